@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * virtbe: a hypervisor-agnostic ABI for virtio backends.
+ *
+ * Copyright (C) 2026 The virtbe authors
+ */
+#ifndef _UAPI_LINUX_VIRTBE_H
+#define _UAPI_LINUX_VIRTBE_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+/**
+ * DOC: General ioctl format
+ *
+ * virtbe exposes two character devices: ``/dev/virtbe``, used by a virtio
+ * backend (the daemon serving a device) and ``/dev/virtbe_sim``, the
+ * frontend side of the software hypervisor used for tests and benchmarks.
+ *
+ * Every ioctl takes a pointer to a structure whose first two fields are
+ * ``__u32 size`` and ``__u32 flags``.  ``size`` is sizeof() the structure as
+ * the caller knows it; the kernel accepts older (shorter) and newer (longer)
+ * callers in the manner of copy_struct_from_user():
+ *
+ * - a size smaller than the first version of the structure fails with
+ *   EINVAL;
+ * - a size larger than the kernel's structure is accepted only if every byte
+ *   past the kernel's structure is zero, otherwise the call fails with E2BIG;
+ * - output fields (named ``out_*``) are written back only up to the smaller of
+ *   the two sizes.
+ *
+ * Fields named ``__reserved*`` must be zero (EINVAL otherwise).  Unknown
+ * flags fail with EOPNOTSUPP.  Calls that fail change nothing.
+ *
+ * The ioctl numbers encode no size (``_IO(VIRTBE_TYPE, nr)``); the ``size``
+ * field is the only versioning mechanism.  The API version reported by
+ * VIRTBE_GET_INFO changes only for incompatible semantic changes.
+ *
+ * Object model: an ATTACH on ``/dev/virtbe`` returns a *guest fd* bound to
+ * one guest of one hypervisor for its whole life.  Memory fds, claimed
+ * ranges, ioeventfds, irqfds and the request channel all belong to a guest
+ * fd and are torn down when it is closed (or when the guest dies).
+ */
+
+/**
+ * DOC: Errors
+ *
+ * ========== ============================================================
+ * EINVAL     size too small, a reserved field non-zero, a bad value
+ * E2BIG      size larger than the kernel's structure with non-zero tail
+ * EOPNOTSUPP unknown flag, or a feature the hypervisor does not have
+ * EFAULT     a user pointer could not be read or written
+ * EBADF      a file descriptor field is not an open fd
+ * ENOTTY     unknown ioctl, or an ioctl issued on the wrong kind of fd
+ * ENODEV     the hypervisor backend is not loaded, or the guest is gone
+ * ENOENT     no such guest, or deassign of something not assigned
+ * EEXIST     the range, window or ioeventfd overlaps an existing one
+ * EBUSY      the eventfd or guest is already in use
+ * ENOSPC     a per-guest object limit is reached
+ * ENXIO      the memory window is not fully backed by guest RAM
+ * ENOMEM     out of memory, or the locked-memory limit is exceeded
+ * EPERM      the caller lacks CAP_SYS_ADMIN in the initial namespace
+ * ========== ============================================================
+ */
+
+#define VIRTBE_TYPE 0xBE
+
+/* The API version reported by VIRTBE_GET_INFO. */
+#define VIRTBE_API_VERSION 1
+
+/* Hypervisor identifiers. */
+#define VIRTBE_HYP_SIM 1
+#define VIRTBE_HYP_XEN 2
+#define VIRTBE_HYP_MAX 63
+
+enum {
+	VIRTBE_CMD_BASE = 0x00,
+	VIRTBE_CMD_GET_INFO = VIRTBE_CMD_BASE,
+	VIRTBE_CMD_ATTACH,
+	VIRTBE_CMD_MEM_MAP,
+	VIRTBE_CMD_CLAIM_RANGE,
+	VIRTBE_CMD_IOEVENTFD,
+	VIRTBE_CMD_IRQFD,
+	VIRTBE_CMD_GET_STATS,
+	VIRTBE_CMD_SIM_BASE = 0x40,
+	VIRTBE_CMD_SIM_CREATE = VIRTBE_CMD_SIM_BASE,
+	VIRTBE_CMD_SIM_ADD_RAM,
+	VIRTBE_CMD_SIM_ACCESS,
+	VIRTBE_CMD_SIM_BIND_IRQ,
+	VIRTBE_CMD_SIM_IRQ_STATE,
+	VIRTBE_CMD_SIM_FAULT,
+	VIRTBE_CMD_SIM_DESTROY,
+};
+
+/* Features of a hypervisor backend (virtbe_info.out_hyp_features). */
+#define VIRTBE_HYP_F_MMIO		(1ULL << 0)
+#define VIRTBE_HYP_F_PIO		(1ULL << 1)
+#define VIRTBE_HYP_F_IRQ_EDGE		(1ULL << 2)
+#define VIRTBE_HYP_F_IRQ_LEVEL		(1ULL << 3)
+#define VIRTBE_HYP_F_IRQ_EVTCHN		(1ULL << 4)
+#define VIRTBE_HYP_F_IRQ_MSI		(1ULL << 5)
+
+/* Features of the core (virtbe_info.out_features). */
+#define VIRTBE_F_REQUEST_CHANNEL	(1ULL << 0)
+#define VIRTBE_F_IOEVENTFD		(1ULL << 1)
+#define VIRTBE_F_IRQFD			(1ULL << 2)
+#define VIRTBE_F_MEM_FD			(1ULL << 3)
+
+/**
+ * struct virtbe_info - VIRTBE_GET_INFO, on /dev/virtbe or a guest fd
+ * @size: sizeof(struct virtbe_info)
+ * @flags: must be 0
+ * @hyp: a VIRTBE_HYP_* to describe in @out_hyp_features, or 0
+ * @__reserved: must be 0
+ * @out_api_version: VIRTBE_API_VERSION of the running module
+ * @out_max_vcpus: the largest vCPU count the core supports
+ * @out_features: VIRTBE_F_* supported by the core
+ * @out_hyps: bit N set when the hypervisor backend with id N is loaded
+ * @out_hyp_features: VIRTBE_HYP_F_* of @hyp (0 when @hyp is 0)
+ *
+ * Fails with ENODEV when @hyp is not 0 and that backend is not loaded.
+ */
+struct virtbe_info {
+	__u32 size;
+	__u32 flags;
+	__u32 hyp;
+	__u32 __reserved;
+	__u32 out_api_version;
+	__u32 out_max_vcpus;
+	__aligned_u64 out_features;
+	__aligned_u64 out_hyps;
+	__aligned_u64 out_hyp_features;
+};
+#define VIRTBE_GET_INFO _IO(VIRTBE_TYPE, VIRTBE_CMD_GET_INFO)
+
+/**
+ * struct virtbe_attach - VIRTBE_ATTACH, on /dev/virtbe
+ * @size: sizeof(struct virtbe_attach)
+ * @flags: must be 0
+ * @hyp: the VIRTBE_HYP_* the guest runs on
+ * @request_timeout_ms: how long a request may stay unanswered before it is
+ *	completed by the kernel (reads return all-ones); 0 selects the default
+ *	(1000 ms); at most 60000
+ * @guest_id: the hypervisor's identifier of the guest (Xen: domid;
+ *	simulator: virtbe_sim_create.out_guest_id)
+ * @out_nr_vcpus: the number of vCPUs of the guest
+ * @__reserved: must be 0
+ *
+ * On success returns a new guest fd (O_CLOEXEC) bound to that guest.  One
+ * guest can be attached by one guest fd at a time (EBUSY).  Fails with
+ * ENODEV when the backend is not loaded and ENOENT when the guest does not
+ * exist.
+ */
+struct virtbe_attach {
+	__u32 size;
+	__u32 flags;
+	__u32 hyp;
+	__u32 request_timeout_ms;
+	__aligned_u64 guest_id;
+	__u32 out_nr_vcpus;
+	__u32 __reserved;
+};
+#define VIRTBE_ATTACH _IO(VIRTBE_TYPE, VIRTBE_CMD_ATTACH)
+
+/* Map the window read-only: a PROT_WRITE mapping of the memory fd fails. */
+#define VIRTBE_MEM_MAP_RDONLY (1U << 0)
+
+/**
+ * struct virtbe_mem_map - VIRTBE_MEM_MAP, on a guest fd
+ * @size: sizeof(struct virtbe_mem_map)
+ * @flags: VIRTBE_MEM_MAP_RDONLY or 0
+ * @gpa: guest-physical start of the window, page aligned
+ * @len: length of the window in bytes, page aligned, not 0
+ * @__reserved: must be 0
+ *
+ * On success returns a memory fd (O_CLOEXEC) of @len bytes: mmap() offset 0
+ * of it is guest-physical address @gpa.  Only MAP_SHARED mappings are
+ * allowed.  The fd may be passed to another process.  Windows of one guest
+ * fd may not overlap (EEXIST).  A window that is not fully backed by guest
+ * RAM fails with ENXIO.  Pages are accounted to RLIMIT_MEMLOCK of the
+ * caller (ENOMEM).  When the guest fd is closed or the guest dies, every
+ * mapping of the fd is revoked: later accesses raise SIGBUS and mmap()
+ * fails with ENODEV.
+ */
+struct virtbe_mem_map {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 gpa;
+	__aligned_u64 len;
+	__aligned_u64 __reserved;
+};
+#define VIRTBE_MEM_MAP _IO(VIRTBE_TYPE, VIRTBE_CMD_MEM_MAP)
+
+/* The range is in port I/O space (hypervisors with VIRTBE_HYP_F_PIO). */
+#define VIRTBE_RANGE_PIO (1U << 0)
+/* Release a range claimed earlier with exactly the same addr and len. */
+#define VIRTBE_RANGE_RELEASE (1U << 1)
+
+/**
+ * struct virtbe_range - VIRTBE_CLAIM_RANGE, on a guest fd
+ * @size: sizeof(struct virtbe_range)
+ * @flags: VIRTBE_RANGE_*
+ * @addr: first address of the range
+ * @len: length of the range in bytes, not 0
+ *
+ * Asks the hypervisor to send the guest's accesses to [@addr, @addr + @len)
+ * to this guest fd.  Claims may not overlap (EEXIST).  A release of a range
+ * that was not claimed fails with ENOENT.
+ */
+struct virtbe_range {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+};
+#define VIRTBE_CLAIM_RANGE _IO(VIRTBE_TYPE, VIRTBE_CMD_CLAIM_RANGE)
+
+/* Signal only when the written value equals @datamatch. */
+#define VIRTBE_IOEVENTFD_DATAMATCH (1U << 0)
+/* @addr is a port I/O address. */
+#define VIRTBE_IOEVENTFD_PIO (1U << 1)
+/* Remove the ioeventfd matching fd, addr, len, flags and datamatch. */
+#define VIRTBE_IOEVENTFD_DEASSIGN (1U << 2)
+
+/**
+ * struct virtbe_ioeventfd - VIRTBE_IOEVENTFD, on a guest fd
+ * @size: sizeof(struct virtbe_ioeventfd)
+ * @flags: VIRTBE_IOEVENTFD_*
+ * @fd: an eventfd
+ * @len: access length to match: 1, 2, 4 or 8, or 0 for any length
+ * @addr: guest address of the register
+ * @datamatch: the value to match with VIRTBE_IOEVENTFD_DATAMATCH, else 0
+ * @__reserved: must be 0
+ *
+ * A guest write of @len bytes at @addr (inside a claimed range) signals @fd
+ * and completes at once, without going through the request channel.  Two
+ * ioeventfds conflict (EEXIST) when their byte ranges overlap, unless both
+ * use DATAMATCH with the same @addr and @len and different values.  A write
+ * that arrived before the ioeventfd was assigned and is still waiting in
+ * the request channel unread is consumed and signalled at assignment.
+ */
+struct virtbe_ioeventfd {
+	__u32 size;
+	__u32 flags;
+	__s32 fd;
+	__u32 len;
+	__aligned_u64 addr;
+	__aligned_u64 datamatch;
+	__aligned_u64 __reserved;
+};
+#define VIRTBE_IOEVENTFD _IO(VIRTBE_TYPE, VIRTBE_CMD_IOEVENTFD)
+
+/* Interrupt kinds (struct virtbe_irqfd.type). */
+#define VIRTBE_IRQ_EDGE		1	/* a pulse on interrupt line @irq */
+#define VIRTBE_IRQ_LEVEL	2	/* line @irq held until the guest EOIs */
+#define VIRTBE_IRQ_EVTCHN	3	/* hypervisor event channel port @irq */
+#define VIRTBE_IRQ_MSI		4	/* message: @msi_addr, @msi_data */
+
+/* Remove the irqfd bound to @fd. */
+#define VIRTBE_IRQFD_DEASSIGN (1U << 0)
+
+/**
+ * struct virtbe_irqfd - VIRTBE_IRQFD, on a guest fd
+ * @size: sizeof(struct virtbe_irqfd)
+ * @flags: VIRTBE_IRQFD_DEASSIGN or 0
+ * @fd: an eventfd; each signal raises the interrupt
+ * @resamplefd: for VIRTBE_IRQ_LEVEL, an eventfd signalled when the guest
+ *	acknowledges the interrupt and the line is lowered; otherwise -1
+ * @type: VIRTBE_IRQ_*
+ * @irq: line number or event channel port; 0 for VIRTBE_IRQ_MSI
+ * @msi_addr: message address for VIRTBE_IRQ_MSI, otherwise 0
+ * @msi_data: message data for VIRTBE_IRQ_MSI, otherwise 0
+ * @__reserved: must be 0
+ *
+ * The irqfd is removed when @fd is closed by everyone (EPOLLHUP) or when the
+ * guest fd is closed.  An eventfd can drive one irqfd of a guest (EBUSY).
+ * A @type the hypervisor lacks fails with EOPNOTSUPP.  Deassign matches @fd
+ * only (ENOENT when not assigned).
+ */
+struct virtbe_irqfd {
+	__u32 size;
+	__u32 flags;
+	__s32 fd;
+	__s32 resamplefd;
+	__u32 type;
+	__u32 irq;
+	__aligned_u64 msi_addr;
+	__u32 msi_data;
+	__u32 __reserved;
+};
+#define VIRTBE_IRQFD _IO(VIRTBE_TYPE, VIRTBE_CMD_IRQFD)
+
+/**
+ * struct virtbe_stats - VIRTBE_GET_STATS, on a guest fd
+ * @size: sizeof(struct virtbe_stats)
+ * @flags: must be 0
+ * @out_requests: requests queued to the request channel
+ * @out_completions: requests completed by userspace
+ * @out_timeouts: requests completed by the kernel after the timeout
+ * @out_aborted: requests completed by the kernel at teardown
+ * @out_kicks: writes consumed by an ioeventfd
+ * @out_kicks_replayed: queued writes consumed by an ioeventfd at assignment
+ * @out_irqs: interrupts raised through irqfds
+ */
+struct virtbe_stats {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 out_requests;
+	__aligned_u64 out_completions;
+	__aligned_u64 out_timeouts;
+	__aligned_u64 out_aborted;
+	__aligned_u64 out_kicks;
+	__aligned_u64 out_kicks_replayed;
+	__aligned_u64 out_irqs;
+};
+#define VIRTBE_GET_STATS _IO(VIRTBE_TYPE, VIRTBE_CMD_GET_STATS)
+
+/**
+ * DOC: Request channel
+ *
+ * Guest accesses inside claimed ranges that no ioeventfd consumes are read
+ * from the guest fd as &struct virtbe_request records.  read() returns
+ * whole records only (EINVAL if the buffer cannot hold one), blocks unless
+ * the fd is O_NONBLOCK (EAGAIN) and returns 0 once the guest is gone.
+ * poll() reports EPOLLIN while requests wait, EPOLLOUT always and EPOLLHUP
+ * once the guest is gone.
+ *
+ * Every request read must be answered by writing a &struct virtbe_completion
+ * record with the same @id (write completions too: the vCPU waits for them).
+ * write() takes one or more records and returns the bytes consumed; a record
+ * for an unknown or expired id fails with ENOENT (after the records before
+ * it were consumed).  A request not answered within the guest's request
+ * timeout is completed by the kernel (reads return all-ones) and counted in
+ * virtbe_stats.out_timeouts; closing the guest fd completes every
+ * outstanding request the same way.
+ */
+
+/* virtbe_request.flags */
+#define VIRTBE_REQ_WRITE (1U << 0)	/* a write; else a read */
+#define VIRTBE_REQ_PIO (1U << 1)	/* port I/O; else MMIO */
+
+/**
+ * struct virtbe_request - a guest access, read() from a guest fd
+ * @size: sizeof(struct virtbe_request) of the kernel that wrote it
+ * @flags: VIRTBE_REQ_*
+ * @id: opaque identifier to echo in the completion
+ * @vcpu: the vCPU that made the access
+ * @len: access length in bytes: 1, 2, 4 or 8
+ * @addr: guest address accessed
+ * @data: the value written (VIRTBE_REQ_WRITE), otherwise 0
+ * @__reserved: 0
+ */
+struct virtbe_request {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 id;
+	__u32 vcpu;
+	__u32 len;
+	__aligned_u64 addr;
+	__aligned_u64 data;
+	__aligned_u64 __reserved[3];
+};
+
+/**
+ * struct virtbe_completion - the answer to a request, write() to a guest fd
+ * @size: sizeof(struct virtbe_completion)
+ * @flags: must be 0
+ * @id: virtbe_request.id of the request answered
+ * @data: the value read (ignored for writes), truncated to the access length
+ * @__reserved: must be 0
+ */
+struct virtbe_completion {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 id;
+	__aligned_u64 data;
+	__aligned_u64 __reserved;
+};
+
+/**
+ * DOC: Simulator
+ *
+ * ``/dev/virtbe_sim`` belongs to the module virtbe_sim, a hypervisor in
+ * software.  Its users play the *frontend*: they create guests, give them
+ * RAM, run vCPU accesses and receive interrupts.  A backend then attaches to
+ * such a guest through ``/dev/virtbe`` with VIRTBE_HYP_SIM, exactly as it
+ * would to a guest of a real hypervisor.
+ */
+
+/**
+ * struct virtbe_sim_create - VIRTBE_SIM_CREATE, on /dev/virtbe_sim
+ * @size: sizeof(struct virtbe_sim_create)
+ * @flags: must be 0
+ * @nr_vcpus: number of vCPUs, 1 to 256
+ * @__reserved: must be 0
+ * @out_guest_id: the guest's id, for virtbe_attach.guest_id
+ *
+ * Returns a sim guest fd (O_CLOEXEC).  The guest lives until that fd is
+ * closed or VIRTBE_SIM_DESTROY is called.
+ */
+struct virtbe_sim_create {
+	__u32 size;
+	__u32 flags;
+	__u32 nr_vcpus;
+	__u32 __reserved;
+	__aligned_u64 out_guest_id;
+};
+#define VIRTBE_SIM_CREATE _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_CREATE)
+
+/**
+ * struct virtbe_sim_ram - VIRTBE_SIM_ADD_RAM, on a sim guest fd
+ * @size: sizeof(struct virtbe_sim_ram)
+ * @flags: must be 0
+ * @memfd: a memfd (shmem file) holding the RAM
+ * @__reserved: must be 0
+ * @gpa: guest-physical address of the region, page aligned
+ * @len: length, page aligned, not 0
+ * @offset: offset in @memfd, page aligned
+ *
+ * Regions may not overlap (EEXIST); at most 16 per guest (ENOSPC).  @memfd
+ * must be a memfd (EINVAL).
+ */
+struct virtbe_sim_ram {
+	__u32 size;
+	__u32 flags;
+	__s32 memfd;
+	__u32 __reserved;
+	__aligned_u64 gpa;
+	__aligned_u64 len;
+	__aligned_u64 offset;
+};
+#define VIRTBE_SIM_ADD_RAM _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_ADD_RAM)
+
+/* virtbe_sim_access.flags */
+#define VIRTBE_SIM_ACCESS_WRITE (1U << 0)
+#define VIRTBE_SIM_ACCESS_PIO (1U << 1)
+
+/* virtbe_sim_access.out_result */
+#define VIRTBE_SIM_RESULT_BACKEND	0	/* answered through the channel */
+#define VIRTBE_SIM_RESULT_IOEVENTFD	1	/* consumed by an ioeventfd */
+#define VIRTBE_SIM_RESULT_UNCLAIMED	2	/* no backend: reads all-ones */
+#define VIRTBE_SIM_RESULT_ABORTED	3	/* timed out or backend gone */
+
+/**
+ * struct virtbe_sim_access - VIRTBE_SIM_ACCESS, on a sim guest fd
+ * @size: sizeof(struct virtbe_sim_access)
+ * @flags: VIRTBE_SIM_ACCESS_*
+ * @vcpu: the vCPU making the access
+ * @len: 1, 2, 4 or 8
+ * @addr: guest address
+ * @data: in: the value to write; out: the value read
+ * @out_result: VIRTBE_SIM_RESULT_*
+ * @__reserved: must be 0
+ *
+ * Performs one trapped access, like a vCPU touching a register: the calling
+ * thread blocks until the backend completes it (or the request times out).
+ * One access per vCPU at a time (EBUSY).  A fatal signal interrupts the wait
+ * (EINTR); the vCPU stays busy until the backend or the timeout completes
+ * the access.
+ */
+struct virtbe_sim_access {
+	__u32 size;
+	__u32 flags;
+	__u32 vcpu;
+	__u32 len;
+	__aligned_u64 addr;
+	__aligned_u64 data;
+	__u32 out_result;
+	__u32 __reserved;
+};
+#define VIRTBE_SIM_ACCESS _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_ACCESS)
+
+/* Unbind the eventfd bound to (type, irq). */
+#define VIRTBE_SIM_BIND_IRQ_UNBIND (1U << 0)
+
+/**
+ * struct virtbe_sim_bind_irq - VIRTBE_SIM_BIND_IRQ, on a sim guest fd
+ * @size: sizeof(struct virtbe_sim_bind_irq)
+ * @flags: VIRTBE_SIM_BIND_IRQ_UNBIND or 0
+ * @type: VIRTBE_IRQ_EDGE, VIRTBE_IRQ_LEVEL or VIRTBE_IRQ_EVTCHN
+ * @irq: line (0 to 1023) or event channel port (0 to 1023)
+ * @fd: the frontend's eventfd, signalled on each edge, each event channel
+ *	notification, and each low-to-high transition of a level line;
+ *	ignored with UNBIND
+ * @__reserved: must be 0
+ *
+ * Lines are shared between VIRTBE_IRQ_EDGE and VIRTBE_IRQ_LEVEL; event
+ * channels are a separate space.
+ */
+struct virtbe_sim_bind_irq {
+	__u32 size;
+	__u32 flags;
+	__u32 type;
+	__u32 irq;
+	__s32 fd;
+	__u32 __reserved;
+};
+#define VIRTBE_SIM_BIND_IRQ _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_BIND_IRQ)
+
+/* Acknowledge (EOI) the line before reading its state. */
+#define VIRTBE_SIM_IRQ_EOI (1U << 0)
+
+/**
+ * struct virtbe_sim_irq_state - VIRTBE_SIM_IRQ_STATE, on a sim guest fd
+ * @size: sizeof(struct virtbe_sim_irq_state)
+ * @flags: VIRTBE_SIM_IRQ_EOI or 0
+ * @type: VIRTBE_IRQ_EDGE, VIRTBE_IRQ_LEVEL or VIRTBE_IRQ_EVTCHN
+ * @irq: line or port
+ * @out_level: 1 while a level line is asserted
+ * @__reserved: must be 0
+ * @out_count: interrupts delivered on this line or port so far
+ *
+ * With VIRTBE_SIM_IRQ_EOI on a line, the guest acknowledges it: an asserted
+ * level line is lowered and the backend's resample eventfd is signalled.
+ */
+struct virtbe_sim_irq_state {
+	__u32 size;
+	__u32 flags;
+	__u32 type;
+	__u32 irq;
+	__u32 out_level;
+	__u32 __reserved;
+	__aligned_u64 out_count;
+};
+#define VIRTBE_SIM_IRQ_STATE _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_IRQ_STATE)
+
+/* Faults (struct virtbe_sim_fault.fault). */
+#define VIRTBE_SIM_FAULT_FAIL_MAP	1 /* fail the next @arg map calls */
+#define VIRTBE_SIM_FAULT_DROP_IRQ	2 /* drop the next @arg interrupts */
+#define VIRTBE_SIM_FAULT_DELAY_IRQ	3 /* delay interrupts by @arg ms */
+#define VIRTBE_SIM_FAULT_DELAY_COMPLETION 4 /* delay completions by @arg ms */
+#define VIRTBE_SIM_FAULT_DROP_EVENT	5 /* drop the next @arg request events */
+
+/**
+ * struct virtbe_sim_fault - VIRTBE_SIM_FAULT, on a sim guest fd
+ * @size: sizeof(struct virtbe_sim_fault)
+ * @flags: must be 0
+ * @fault: VIRTBE_SIM_FAULT_*
+ * @arg: a count or a delay in milliseconds (at most 10000); 0 disables
+ *
+ * A dropped request event behaves as on a real hypervisor whose
+ * notification was lost: the backend never sees the access and the vCPU
+ * is released only by the simulator's own watchdog (out_result
+ * VIRTBE_SIM_RESULT_ABORTED after 2 s).
+ */
+struct virtbe_sim_fault {
+	__u32 size;
+	__u32 flags;
+	__u32 fault;
+	__u32 arg;
+};
+#define VIRTBE_SIM_FAULT _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_FAULT)
+
+/**
+ * struct virtbe_sim_destroy - VIRTBE_SIM_DESTROY, on a sim guest fd
+ * @size: sizeof(struct virtbe_sim_destroy)
+ * @flags: must be 0
+ *
+ * Destroys the guest now, as a hypervisor would: an attached backend sees
+ * its guest fd hang up (EPOLLHUP, ENODEV).  Later calls on the sim guest fd
+ * fail with ENODEV.
+ */
+struct virtbe_sim_destroy {
+	__u32 size;
+	__u32 flags;
+};
+#define VIRTBE_SIM_DESTROY _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_DESTROY)
+
+#endif /* _UAPI_LINUX_VIRTBE_H */
