@@ -89,7 +89,7 @@ enum {
 	VIRTBE_CMD_SIM_BIND_IRQ,
 	VIRTBE_CMD_SIM_IRQ_STATE,
 	VIRTBE_CMD_SIM_FAULT,
-	VIRTBE_CMD_SIM_DESTROY,
+	VIRTBE_CMD_SIM_DESTROY
 };
 
 /* Features of a hypervisor backend (virtbe_info.out_hyp_features). */
