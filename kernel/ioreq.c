@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtbe core: the request channel.
+ *
+ * Each vCPU has one request slot (a trapped vCPU makes one access at a
+ * time).  A slot goes IDLE -> QUEUED (dispatched by the hypervisor) ->
+ * INFLIGHT (read by userspace) -> IDLE (completed by userspace, by the
+ * timeout or at teardown).  All transitions happen under req_lock; the
+ * hypervisor's complete() callback is always called after dropping it.
+ *
+ * Copyright (C) 2026 The virtbe authors
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "virtbe.h"
+
+#define VIRTBE_ID_VCPU_MASK	(VIRTBE_MAX_VCPUS - 1)
+#define VIRTBE_READ_BATCH	16
+
+static u64 virtbe_io_mask(u8 len)
+{
+	return len >= 8 ? ~0ULL : (1ULL << (len * 8)) - 1;
+}
+
+/* Move a slot back to IDLE.  Returns the vCPU to complete. */
+static void virtbe_ioreq_finish(struct virtbe_ioreq *r)
+{
+	lockdep_assert_held(&r->guest->req_lock);
+	if (r->state == VIRTBE_IOREQ_QUEUED)
+		list_del_init(&r->node);
+	r->state = VIRTBE_IOREQ_IDLE;
+	r->id = 0;
+}
+
+static void virtbe_ioreq_timeout(struct timer_list *t)
+{
+	struct virtbe_ioreq *r = from_timer(r, t, timer);
+	struct virtbe_guest *g = r->guest;
+	unsigned long flags;
+	bool expired = false;
+
+	spin_lock_irqsave(&g->req_lock, flags);
+	if (r->state != VIRTBE_IOREQ_IDLE && !g->gone) {
+		virtbe_ioreq_finish(r);
+		expired = true;
+	}
+	spin_unlock_irqrestore(&g->req_lock, flags);
+
+	if (expired) {
+		atomic64_inc(&g->stat_timeouts);
+		g->ops->complete(g, r->io.vcpu, ~0ULL, true);
+	}
+}
+
+/**
+ * virtbe_ioreq_init() - allocate the request slots of a guest
+ * @g: the guest, with nr_vcpus set
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int virtbe_ioreq_init(struct virtbe_guest *g)
+{
+	u32 i;
+
+	g->reqs = kvcalloc(g->nr_vcpus, sizeof(*g->reqs), GFP_KERNEL_ACCOUNT);
+	if (!g->reqs)
+		return -ENOMEM;
+	for (i = 0; i < g->nr_vcpus; i++) {
+		INIT_LIST_HEAD(&g->reqs[i].node);
+		g->reqs[i].guest = g;
+		timer_setup(&g->reqs[i].timer, virtbe_ioreq_timeout, 0);
+	}
+	return 0;
+}
+
+/**
+ * virtbe_ioreq_free() - free the request slots of a guest
+ * @g: the guest; no request may be outstanding and no timer armed
+ */
+void virtbe_ioreq_free(struct virtbe_guest *g)
+{
+	kvfree(g->reqs);
+	g->reqs = NULL;
+}
+
+/**
+ * virtbe_ioreq_abort_all() - complete everything outstanding, stop queuing
+ * @g: the guest
+ *
+ * After this, virtbe_ioreq_dispatch() fails with -ENODEV, readers see end of
+ * file and pollers EPOLLHUP.  Every QUEUED or INFLIGHT request is completed
+ * with all-ones and counted as aborted.  Process context.
+ */
+void virtbe_ioreq_abort_all(struct virtbe_guest *g)
+{
+	unsigned long flags;
+	u32 i;
+
+	spin_lock_irqsave(&g->req_lock, flags);
+	g->gone = true;
+	spin_unlock_irqrestore(&g->req_lock, flags);
+
+	/* No timer can be armed once gone is set; wait for running ones. */
+	for (i = 0; i < g->nr_vcpus; i++)
+		del_timer_sync(&g->reqs[i].timer);
+
+	for (i = 0; i < g->nr_vcpus; i++) {
+		struct virtbe_ioreq *r = &g->reqs[i];
+		bool abort = false;
+
+		spin_lock_irqsave(&g->req_lock, flags);
+		if (r->state != VIRTBE_IOREQ_IDLE) {
+			virtbe_ioreq_finish(r);
+			abort = true;
+		}
+		spin_unlock_irqrestore(&g->req_lock, flags);
+		if (abort) {
+			atomic64_inc(&g->stat_aborted);
+			g->ops->complete(g, i, ~0ULL, true);
+		}
+	}
+	wake_up_interruptible_poll(&g->wq, EPOLLHUP | EPOLLIN);
+}
+
+/**
+ * virtbe_ioreq_dispatch() - route a trapped guest access
+ * @g: the guest the access belongs to
+ * @io: the access, in a range the backend claimed
+ *
+ * A write matching an ioeventfd signals it and is done.  Anything else is
+ * queued to the request channel; the backend's &virtbe_hyp_ops.complete
+ * callback is called exactly once when it is completed (by userspace, by the
+ * timeout or at teardown).  Callable from any context, including hard
+ * interrupt context.
+ *
+ * Return: VIRTBE_IO_DONE, VIRTBE_IO_QUEUED, -EINVAL for a bad vCPU or
+ * length, -EBUSY if the vCPU already has a request outstanding, or -ENODEV
+ * if the guest is gone; on error the backend completes the access itself.
+ */
+int virtbe_ioreq_dispatch(struct virtbe_guest *g, const struct virtbe_io *io)
+{
+	struct virtbe_ioreq *r;
+	unsigned long flags;
+	int ret = VIRTBE_IO_QUEUED;
+
+	if (io->vcpu >= g->nr_vcpus || !is_power_of_2(io->len) || io->len > 8)
+		return -EINVAL;
+	if (io->write && virtbe_ioeventfd_signal(g, io))
+		return VIRTBE_IO_DONE;
+
+	r = &g->reqs[io->vcpu];
+	spin_lock_irqsave(&g->req_lock, flags);
+	if (g->gone) {
+		ret = -ENODEV;
+	} else if (r->state != VIRTBE_IOREQ_IDLE) {
+		ret = -EBUSY;
+	} else {
+		r->io = *io;
+		if (io->write)
+			r->io.data &= virtbe_io_mask(io->len);
+		else
+			r->io.data = 0;
+		r->id = (++g->seq << VIRTBE_ID_VCPU_BITS) | io->vcpu;
+		r->state = VIRTBE_IOREQ_QUEUED;
+		list_add_tail(&r->node, &g->req_queue);
+		mod_timer(&r->timer, jiffies + g->timeout);
+	}
+	spin_unlock_irqrestore(&g->req_lock, flags);
+
+	if (ret == VIRTBE_IO_QUEUED) {
+		atomic64_inc(&g->stat_requests);
+		wake_up_interruptible_poll(&g->wq, EPOLLIN | EPOLLRDNORM);
+	}
+	return ret;
+}
+EXPORT_SYMBOL_GPL(virtbe_ioreq_dispatch);
+
+/**
+ * virtbe_ioreq_replay() - hand queued writes to a new ioeventfd
+ * @g: the guest
+ * @match: returns true for an access the new ioeventfd consumes
+ * @arg: passed to @match
+ *
+ * Completes every QUEUED (not yet read) write that @match accepts, so that a
+ * kick which arrived before its ioeventfd was assigned is not lost.
+ *
+ * Return: the number of writes consumed; the caller signals its eventfd
+ * that many times.
+ */
+unsigned int virtbe_ioreq_replay(struct virtbe_guest *g,
+				 bool (*match)(const struct virtbe_io *io,
+					       const void *arg),
+				 const void *arg)
+{
+	struct virtbe_ioreq *r, *tmp;
+	unsigned long flags;
+	unsigned int n = 0;
+	LIST_HEAD(done);
+
+	spin_lock_irqsave(&g->req_lock, flags);
+	list_for_each_entry_safe(r, tmp, &g->req_queue, node) {
+		if (!r->io.write || !match(&r->io, arg))
+			continue;
+		virtbe_ioreq_finish(r);
+		/* Reuse the node to collect the slot; it is IDLE now. */
+		list_add_tail(&r->node, &done);
+		n++;
+	}
+	spin_unlock_irqrestore(&g->req_lock, flags);
+
+	list_for_each_entry_safe(r, tmp, &done, node) {
+		list_del_init(&r->node);
+		atomic64_inc(&g->stat_kicks_replayed);
+		g->ops->complete(g, r->io.vcpu, 0, false);
+	}
+	return n;
+}
+
+static unsigned int virtbe_ioreq_take(struct virtbe_guest *g,
+				      struct virtbe_request *recs,
+				      unsigned int max)
+{
+	struct virtbe_ioreq *r, *tmp;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&g->req_lock);
+	list_for_each_entry_safe(r, tmp, &g->req_queue, node) {
+		if (n == max)
+			break;
+		recs[n] = (struct virtbe_request) {
+			.size = sizeof(struct virtbe_request),
+			.flags = (r->io.write ? VIRTBE_REQ_WRITE : 0) |
+				 (r->io.pio ? VIRTBE_REQ_PIO : 0),
+			.id = r->id,
+			.vcpu = r->io.vcpu,
+			.len = r->io.len,
+			.addr = r->io.addr,
+			.data = r->io.data,
+		};
+		list_del_init(&r->node);
+		r->state = VIRTBE_IOREQ_INFLIGHT;
+		n++;
+	}
+	return n;
+}
+
+/* Put requests whose copy to userspace failed back at the queue's head. */
+static void virtbe_ioreq_untake(struct virtbe_guest *g,
+				const struct virtbe_request *recs,
+				unsigned int n)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&g->req_lock, flags);
+	while (n--) {
+		struct virtbe_ioreq *r = &g->reqs[recs[n].vcpu];
+
+		if (r->state == VIRTBE_IOREQ_INFLIGHT && r->id == recs[n].id) {
+			r->state = VIRTBE_IOREQ_QUEUED;
+			list_add(&r->node, &g->req_queue);
+		}
+	}
+	spin_unlock_irqrestore(&g->req_lock, flags);
+}
+
+/**
+ * virtbe_ioreq_read() - read() on a guest fd
+ * @g: the guest
+ * @buf: user buffer
+ * @count: its size
+ * @nonblock: O_NONBLOCK
+ *
+ * Return: bytes read (whole records), 0 once the guest is gone, or -EINVAL,
+ * -EAGAIN, -EFAULT, -ERESTARTSYS.
+ */
+ssize_t virtbe_ioreq_read(struct virtbe_guest *g, char __user *buf,
+			  size_t count, bool nonblock)
+{
+	const size_t rec = sizeof(struct virtbe_request);
+	struct virtbe_request recs[VIRTBE_READ_BATCH];
+	unsigned int max, n;
+	unsigned long flags;
+	int ret;
+
+	if (count < rec)
+		return -EINVAL;
+	max = min_t(size_t, count / rec, VIRTBE_READ_BATCH);
+
+	for (;;) {
+		spin_lock_irqsave(&g->req_lock, flags);
+		n = virtbe_ioreq_take(g, recs, max);
+		if (n || g->gone) {
+			spin_unlock_irqrestore(&g->req_lock, flags);
+			break;
+		}
+		spin_unlock_irqrestore(&g->req_lock, flags);
+		if (nonblock)
+			return -EAGAIN;
+		ret = wait_event_interruptible(g->wq,
+					       READ_ONCE(g->gone) ||
+					       !list_empty_careful(&g->req_queue));
+		if (ret)
+			return ret;
+	}
+	if (!n)
+		return 0;
+	if (copy_to_user(buf, recs, n * rec)) {
+		virtbe_ioreq_untake(g, recs, n);
+		return -EFAULT;
+	}
+	return n * rec;
+}
+
+static int virtbe_ioreq_complete_one(struct virtbe_guest *g,
+				     const struct virtbe_completion *c)
+{
+	u32 vcpu = c->id & VIRTBE_ID_VCPU_MASK;
+	struct virtbe_ioreq *r;
+	unsigned long flags;
+	u64 data;
+
+	if (c->size != sizeof(*c) || c->__reserved)
+		return -EINVAL;
+	if (c->flags)
+		return -EOPNOTSUPP;
+	if (vcpu >= g->nr_vcpus || !c->id)
+		return -ENOENT;
+
+	r = &g->reqs[vcpu];
+	spin_lock_irqsave(&g->req_lock, flags);
+	if (r->state != VIRTBE_IOREQ_INFLIGHT || r->id != c->id) {
+		spin_unlock_irqrestore(&g->req_lock, flags);
+		return -ENOENT;
+	}
+	data = r->io.write ? 0 : c->data & virtbe_io_mask(r->io.len);
+	virtbe_ioreq_finish(r);
+	spin_unlock_irqrestore(&g->req_lock, flags);
+
+	/* The timer checks the state under req_lock: a late run is harmless. */
+	del_timer(&r->timer);
+	atomic64_inc(&g->stat_completions);
+	g->ops->complete(g, vcpu, data, false);
+	return 0;
+}
+
+/**
+ * virtbe_ioreq_write() - write() of completions on a guest fd
+ * @g: the guest
+ * @buf: user buffer of struct virtbe_completion records
+ * @count: its size
+ *
+ * Return: bytes consumed, or the error of the first record if none was.
+ */
+ssize_t virtbe_ioreq_write(struct virtbe_guest *g, const char __user *buf,
+			   size_t count)
+{
+	const size_t rec = sizeof(struct virtbe_completion);
+	struct virtbe_completion c;
+	size_t done = 0;
+	int ret = 0;
+
+	if (count < rec)
+		return -EINVAL;
+	if (READ_ONCE(g->gone))
+		return -ENODEV;
+
+	while (count - done >= rec) {
+		if (copy_from_user(&c, buf + done, rec)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = virtbe_ioreq_complete_one(g, &c);
+		if (ret)
+			break;
+		done += rec;
+	}
+	return done ? done : ret;
+}

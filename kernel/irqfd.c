@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtbe core: irqfd, an eventfd that raises a guest interrupt.
+ *
+ * The eventfd's wakeup callback runs with the eventfd's wait queue lock held
+ * and interrupts disabled: it only calls the backend's non-sleeping
+ * irq_set().  EPOLLHUP (the eventfd was closed) moves the irqfd to a
+ * workqueue that unhooks and frees it.
+ *
+ * Copyright (C) 2026 The virtbe authors
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+
+#include "virtbe.h"
+
+/**
+ * struct virtbe_irqfd_ent - an assigned irqfd
+ * @node: entry in virtbe_guest.irqfds, empty once deactivated
+ * @guest: the guest
+ * @eventfd: the trigger
+ * @resamplefd: signalled on EOI of a level interrupt, or NULL
+ * @irq: the interrupt
+ * @wait: our entry in the eventfd's wait queue
+ * @pt: used to find the eventfd's wait queue
+ * @wqh: the eventfd's wait queue
+ * @shutdown: unhooks and frees the irqfd
+ */
+struct virtbe_irqfd_ent {
+	struct list_head node;
+	struct virtbe_guest *guest;
+	struct eventfd_ctx *eventfd;
+	struct eventfd_ctx *resamplefd;
+	struct virtbe_irq irq;
+	wait_queue_entry_t wait;
+	poll_table pt;
+	wait_queue_head_t *wqh;
+	struct work_struct shutdown;
+};
+
+static struct workqueue_struct *virtbe_irqfd_wq;
+
+/* The eventfd whose wakeup callback runs on this CPU, if any. */
+static DEFINE_PER_CPU(struct eventfd_ctx *, virtbe_irqfd_src);
+
+/**
+ * virtbe_can_signal() - may a backend signal an eventfd here?
+ * @ctx: the eventfd it wants to signal
+ *
+ * Signalling from within an irqfd's wakeup callback is refused by the
+ * eventfd core when it nests in eventfd_signal(), and deadlocks when @ctx is
+ * the irqfd's own eventfd.  Backends defer the signal when this returns
+ * false.
+ *
+ * Return: true if eventfd_signal(@ctx) is safe in the current context.
+ */
+bool virtbe_can_signal(struct eventfd_ctx *ctx)
+{
+	return eventfd_signal_allowed() && this_cpu_read(virtbe_irqfd_src) != ctx;
+}
+EXPORT_SYMBOL_GPL(virtbe_can_signal);
+
+static void virtbe_irqfd_inject(struct virtbe_irqfd_ent *irqfd)
+{
+	struct virtbe_guest *g = irqfd->guest;
+
+	this_cpu_write(virtbe_irqfd_src, irqfd->eventfd);
+	g->ops->irq_set(g, &irqfd->irq, true);
+	this_cpu_write(virtbe_irqfd_src, NULL);
+	atomic64_inc(&g->stat_irqs);
+}
+
+static void virtbe_irqfd_shutdown(struct work_struct *work)
+{
+	struct virtbe_irqfd_ent *irqfd =
+		container_of(work, struct virtbe_irqfd_ent, shutdown);
+	u64 cnt;
+
+	eventfd_ctx_remove_wait_queue(irqfd->eventfd, &irqfd->wait, &cnt);
+	eventfd_ctx_put(irqfd->eventfd);
+	if (irqfd->resamplefd)
+		eventfd_ctx_put(irqfd->resamplefd);
+	kfree(irqfd);
+}
+
+/* Called with irqfd_lock held. */
+static void virtbe_irqfd_deactivate(struct virtbe_irqfd_ent *irqfd)
+{
+	lockdep_assert_held(&irqfd->guest->irqfd_lock);
+	if (list_empty(&irqfd->node))
+		return;
+	list_del_init(&irqfd->node);
+	irqfd->guest->nr_irqfds--;
+	queue_work(virtbe_irqfd_wq, &irqfd->shutdown);
+}
+
+static int virtbe_irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode,
+			       int sync, void *key)
+{
+	struct virtbe_irqfd_ent *irqfd =
+		container_of(wait, struct virtbe_irqfd_ent, wait);
+	__poll_t flags = key_to_poll(key);
+	struct virtbe_guest *g = irqfd->guest;
+	unsigned long lflags;
+	u64 cnt;
+
+	if (flags & EPOLLIN) {
+		eventfd_ctx_do_read(irqfd->eventfd, &cnt);
+		virtbe_irqfd_inject(irqfd);
+	}
+	if (flags & EPOLLHUP) {
+		spin_lock_irqsave(&g->irqfd_lock, lflags);
+		virtbe_irqfd_deactivate(irqfd);
+		spin_unlock_irqrestore(&g->irqfd_lock, lflags);
+	}
+	return 0;
+}
+
+static void virtbe_irqfd_ptable_queue_proc(struct file *file,
+					   wait_queue_head_t *wqh,
+					   poll_table *pt)
+{
+	struct virtbe_irqfd_ent *irqfd =
+		container_of(pt, struct virtbe_irqfd_ent, pt);
+
+	irqfd->wqh = wqh;
+	add_wait_queue_priority(wqh, &irqfd->wait);
+}
+
+static int virtbe_irqfd_check(struct virtbe_guest *g,
+			      const struct virtbe_irqfd *cmd)
+{
+	static const u64 feature[] = {
+		[VIRTBE_IRQ_EDGE] = VIRTBE_HYP_F_IRQ_EDGE,
+		[VIRTBE_IRQ_LEVEL] = VIRTBE_HYP_F_IRQ_LEVEL,
+		[VIRTBE_IRQ_EVTCHN] = VIRTBE_HYP_F_IRQ_EVTCHN,
+		[VIRTBE_IRQ_MSI] = VIRTBE_HYP_F_IRQ_MSI,
+	};
+
+	if (!cmd->type || cmd->type >= ARRAY_SIZE(feature))
+		return -EINVAL;
+	if ((cmd->type == VIRTBE_IRQ_LEVEL) != (cmd->resamplefd >= 0))
+		return -EINVAL;
+	if (cmd->type != VIRTBE_IRQ_LEVEL && cmd->resamplefd != -1)
+		return -EINVAL;
+	if (cmd->type == VIRTBE_IRQ_MSI ? cmd->irq :
+	    (cmd->msi_addr || cmd->msi_data))
+		return -EINVAL;
+	if (!(g->ops->features & feature[cmd->type]))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static int virtbe_irqfd_deassign(struct virtbe_guest *g, int fd)
+{
+	struct virtbe_irqfd_ent *irqfd;
+	struct eventfd_ctx *eventfd;
+	int ret = -ENOENT;
+
+	eventfd = eventfd_ctx_fdget(fd);
+	if (IS_ERR(eventfd))
+		return PTR_ERR(eventfd);
+
+	spin_lock_irq(&g->irqfd_lock);
+	list_for_each_entry(irqfd, &g->irqfds, node) {
+		if (irqfd->eventfd == eventfd) {
+			virtbe_irqfd_deactivate(irqfd);
+			ret = 0;
+			break;
+		}
+	}
+	spin_unlock_irq(&g->irqfd_lock);
+	eventfd_ctx_put(eventfd);
+
+	/* After return, the irqfd raises no more interrupts. */
+	flush_workqueue(virtbe_irqfd_wq);
+	return ret;
+}
+
+static int virtbe_irqfd_assign(struct virtbe_guest *g,
+			       const struct virtbe_irqfd *cmd)
+{
+	struct virtbe_irqfd_ent *irqfd, *tmp;
+	struct fd f;
+	__poll_t events;
+	int ret;
+
+	ret = virtbe_irqfd_check(g, cmd);
+	if (ret)
+		return ret;
+
+	irqfd = kzalloc(sizeof(*irqfd), GFP_KERNEL_ACCOUNT);
+	if (!irqfd)
+		return -ENOMEM;
+	irqfd->guest = g;
+	irqfd->irq = (struct virtbe_irq) {
+		.type = cmd->type,
+		.irq = cmd->irq,
+		.msi_addr = cmd->msi_addr,
+		.msi_data = cmd->msi_data,
+	};
+	INIT_LIST_HEAD(&irqfd->node);
+	INIT_WORK(&irqfd->shutdown, virtbe_irqfd_shutdown);
+
+	if (g->ops->irq_check) {
+		ret = g->ops->irq_check(g, &irqfd->irq);
+		if (ret)
+			goto err_free;
+	}
+
+	f = fdget(cmd->fd);
+	if (!f.file) {
+		ret = -EBADF;
+		goto err_free;
+	}
+	irqfd->eventfd = eventfd_ctx_fileget(f.file);
+	if (IS_ERR(irqfd->eventfd)) {
+		ret = PTR_ERR(irqfd->eventfd);
+		goto err_fdput;
+	}
+	if (cmd->type == VIRTBE_IRQ_LEVEL) {
+		irqfd->resamplefd = eventfd_ctx_fdget(cmd->resamplefd);
+		if (IS_ERR(irqfd->resamplefd)) {
+			ret = PTR_ERR(irqfd->resamplefd);
+			goto err_put_eventfd;
+		}
+	}
+
+	init_waitqueue_func_entry(&irqfd->wait, virtbe_irqfd_wakeup);
+	init_poll_funcptr(&irqfd->pt, virtbe_irqfd_ptable_queue_proc);
+
+	spin_lock_irq(&g->irqfd_lock);
+	ret = g->nr_irqfds >= VIRTBE_MAX_IRQFDS ? -ENOSPC : 0;
+	list_for_each_entry(tmp, &g->irqfds, node)
+		if (!ret && tmp->eventfd == irqfd->eventfd)
+			ret = -EBUSY;
+	if (!ret) {
+		list_add_tail(&irqfd->node, &g->irqfds);
+		g->nr_irqfds++;
+	}
+	spin_unlock_irq(&g->irqfd_lock);
+	if (ret)
+		goto err_put_resamplefd;
+
+	/* Hook into the eventfd; deliver a signal that is already pending. */
+	events = vfs_poll(f.file, &irqfd->pt);
+	if (events & EPOLLIN) {
+		u64 cnt;
+		unsigned long flags;
+
+		spin_lock_irqsave(&irqfd->wqh->lock, flags);
+		eventfd_ctx_do_read(irqfd->eventfd, &cnt);
+		virtbe_irqfd_inject(irqfd);
+		spin_unlock_irqrestore(&irqfd->wqh->lock, flags);
+	}
+	fdput(f);
+	return 0;
+
+err_put_resamplefd:
+	if (irqfd->resamplefd)
+		eventfd_ctx_put(irqfd->resamplefd);
+err_put_eventfd:
+	eventfd_ctx_put(irqfd->eventfd);
+err_fdput:
+	fdput(f);
+err_free:
+	kfree(irqfd);
+	return ret;
+}
+
+/**
+ * virtbe_irqfd() - VIRTBE_IRQFD
+ * @ucmd: the call, on a guest fd
+ *
+ * Return: 0 or -errno as documented in the uapi.
+ */
+long virtbe_irqfd(struct virtbe_ucmd *ucmd)
+{
+	struct virtbe_guest *g = ucmd->obj;
+	struct virtbe_irqfd *cmd = ucmd->cmd;
+	int ret;
+
+	if (cmd->flags & ~VIRTBE_IRQFD_DEASSIGN)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved)
+		return -EINVAL;
+
+	/* Serialises assignment against deassignment. */
+	mutex_lock(&g->lock);
+	if (g->dead)
+		ret = -ENODEV;
+	else if (cmd->flags & VIRTBE_IRQFD_DEASSIGN)
+		ret = virtbe_irqfd_deassign(g, cmd->fd);
+	else
+		ret = virtbe_irqfd_assign(g, cmd);
+	mutex_unlock(&g->lock);
+	return ret;
+}
+
+/**
+ * virtbe_irqfd_release_all() - remove every irqfd of a guest
+ * @g: the guest
+ *
+ * On return no irqfd of @g raises interrupts any more.  Process context.
+ */
+void virtbe_irqfd_release_all(struct virtbe_guest *g)
+{
+	struct virtbe_irqfd_ent *irqfd, *tmp;
+
+	spin_lock_irq(&g->irqfd_lock);
+	list_for_each_entry_safe(irqfd, tmp, &g->irqfds, node)
+		virtbe_irqfd_deactivate(irqfd);
+	spin_unlock_irq(&g->irqfd_lock);
+	flush_workqueue(virtbe_irqfd_wq);
+}
+
+/**
+ * virtbe_irq_resample() - the guest acknowledged a level interrupt
+ * @g: the guest
+ * @type: VIRTBE_IRQ_LEVEL
+ * @irq: the line, which the hypervisor has lowered
+ *
+ * Signals the resample eventfd of every level irqfd on @irq, so that the
+ * daemon re-raises the line if its device still needs service.  Process
+ * context.
+ */
+void virtbe_irq_resample(struct virtbe_guest *g, u32 type, u32 irq)
+{
+	struct virtbe_irqfd_ent *irqfd;
+
+	spin_lock_irq(&g->irqfd_lock);
+	list_for_each_entry(irqfd, &g->irqfds, node)
+		if (irqfd->irq.type == type && irqfd->irq.irq == irq &&
+		    irqfd->resamplefd)
+			virtbe_eventfd_signal(irqfd->resamplefd);
+	spin_unlock_irq(&g->irqfd_lock);
+}
+EXPORT_SYMBOL_GPL(virtbe_irq_resample);
+
+/**
+ * virtbe_irqfd_init() - module init for irqfds
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int virtbe_irqfd_init(void)
+{
+	virtbe_irqfd_wq = alloc_workqueue("virtbe-irqfd", 0, 0);
+	return virtbe_irqfd_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * virtbe_irqfd_exit() - module exit for irqfds
+ */
+void virtbe_irqfd_exit(void)
+{
+	destroy_workqueue(virtbe_irqfd_wq);
+}
