@@ -1,0 +1,42 @@
+#!/bin/bash
+# Install, as root, the Debian 12 packages virtbe's build and tests need.
+# Idempotent: a machine that has everything returns at once (no apt-get
+# update, no network).  Usage: scripts/deps.sh [--check]
+#   --check   only report what is missing (exit 1 if anything is)
+set -euo pipefail
+
+pkgs=(
+	gcc gcc-12 make
+	linux-headers-amd64		# 6.1 lane headers (Debian sets CC = gcc-12)
+	linux-source-6.1		# kselftest harness, checkpatch, kernel-doc
+	qemu-system-x86 busybox-static
+	libfdt-dev device-tree-compiler
+	sparse dwarves			# dwarves: pahole, needed by the 6.12 headers
+	cpio xz-utils pkg-config kmod
+)
+# util-linux (flock) and coreutils (timeout) are Essential: always present.
+
+missing=()
+for p in "${pkgs[@]}"; do
+	# dpkg -s exits 0 for half-removed packages too: check the status line.
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "${1:-}" = --check ]; then
+	echo "deps.sh: missing: ${missing[*]}" >&2
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages (${missing[*]}); run as root to install them" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
