@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: GPL-2.0
+# virtbe top-level Makefile (the kernel side is built by Kbuild + kernel/).
+#
+#   make deps                    install the Debian packages needed (root)
+#   make modules [KVER=6.1|6.12] build virtbe*.ko against that lane's headers
+#                                in build/<lane>/src (copies of Kbuild, kernel/,
+#                                uapi/); the .ko land in build/<lane>/ko
+#   make lib                     build lib/ (libvirtbe)
+#   make selftests               static kselftest binaries -> build/selftests,
+#                                bench/*.c -> build/bench, tools/*/ (if any)
+#   make check [LANES="6.1 6.12"]  host tests, then per lane: modules,
+#                                selftests, run in QEMU; ends with one line
+#                                "N passed, N failed, N skipped"
+#   make demo [DEMO_CMD=...]     boot the 6.1 lane and run the demo
+#   make bench [BENCH_LANE=6.1]  boot a lane and run every build/bench/* binary
+#   make clean
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+
+KVER ?= 6.1
+LANES ?= 6.1 6.12
+BENCH_LANE ?= 6.1
+DEMO_LANE ?= 6.1
+DEMO_CMD ?= /tools/demo/run-demo.sh
+VIRTBE_CACHE ?= /var/cache/virtbe
+export VIRTBE_CACHE
+
+B := $(CURDIR)/build
+HARNESS := $(VIRTBE_CACHE)/src/linux-source-6.1/tools/testing/selftests
+CC := gcc
+BENCH_CFLAGS := -O2 -g -Wall -Wextra -Werror -pthread -I$(CURDIR)/uapi \
+	-I$(CURDIR)/lib/include -isystem $(HARNESS)
+LIBA = $(wildcard $(CURDIR)/lib/libvirtbe.a)
+LIBFDT := $(if $(wildcard /usr/lib/x86_64-linux-gnu/libfdt.a),-lfdt)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile))
+
+.PHONY: all deps modules lib lib-check selftests bench-build tools check demo \
+	bench clean
+
+all: modules lib selftests
+
+deps:
+	@scripts/deps.sh
+
+# ------------------------------------------------------------------ modules
+# Each lane builds in its own copy of the kernel sources, so that 6.1 and
+# 6.12 objects never mix; sources are refreshed by mtime (cp -u) and sources
+# deleted from the repo are deleted from the copy.
+modules:
+	@eval "$$(scripts/kernels.sh $(KVER))"; \
+	d=$(B)/$(KVER)/src; mkdir -p $$d $(B)/$(KVER)/ko; \
+	test -f Kbuild || { echo "modules: no Kbuild file yet"; exit 1; }; \
+	for p in Kbuild kernel uapi; do [ -e $$p ] && cp -a -u $$p $$d/; done; \
+	(cd $$d && find Kbuild kernel uapi -type f \( -name '*.[chS]' -o -name Kbuild \
+		-o -name Makefile \) 2>/dev/null) | while read -r f; do \
+		[ -e "$$f" ] || { echo "  RM      $$d/$$f"; rm -f "$$d/$$f"; }; done; \
+	echo "  MODULES $(KVER) ($$KREL) in $$d"; \
+	$(MAKE) --no-print-directory -C $$KDIR M=$$d W=1 modules 2>&1 | tee $(B)/$(KVER)/modules.log; \
+	if grep -i 'warning:' $(B)/$(KVER)/modules.log >/dev/null; then \
+		echo "modules: $(KVER): the build printed warnings (see above); failing"; exit 1; fi; \
+	rm -f $(B)/$(KVER)/ko/*.ko; \
+	find $$d -name '*.ko' -exec cp {} $(B)/$(KVER)/ko/ \; ; \
+	ls $(B)/$(KVER)/ko/*.ko >/dev/null 2>&1 || { echo "modules: no .ko built"; exit 1; }
+
+# ---------------------------------------------------------------------- lib
+lib:
+	@if [ -f lib/Makefile ]; then $(MAKE) -C lib; \
+	else echo "lib: lib/Makefile does not exist yet, skipping"; fi
+
+lib-check:
+	@if [ -f lib/Makefile ]; then $(MAKE) -C lib check; \
+	else echo "lib-check: lib/Makefile does not exist yet, skipping"; fi
+
+# -------------------------------------------------------- userspace programs
+selftests: lib $(HARNESS)/kselftest_harness.h
+	@$(MAKE) --no-print-directory -C selftests OUT=$(B)/selftests HARNESS=$(HARNESS)
+	@$(MAKE) --no-print-directory bench-build tools
+
+bench-build: $(BENCH_BINS)
+	@for f in $(B)/bench/*; do case " $(BENCH_BINS) " in *" $$f "*) ;; \
+		*) [ ! -e "$$f" ] || { echo "  RM      $$f"; rm -rf "$$f"; } ;; esac; done
+
+$(B)/bench/%: bench/%.c $(wildcard uapi/linux/*.h lib/include/*.h bench/*.h) $(LIBA) | $(HARNESS)/kselftest_harness.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -static -o $@ $< $(LIBA) $(LIBFDT) -lm
+
+tools: lib
+	@for d in $(TOOL_DIRS); do $(MAKE) -C $$d || exit 1; done
+
+$(HARNESS)/kselftest_harness.h:
+	@scripts/harness.sh >/dev/null
+
+# -------------------------------------------------------------------- check
+check:
+	@LANES="$(LANES)" scripts/check.sh
+
+# --------------------------------------------------------------- demo/bench
+demo: deps
+	@$(MAKE) --no-print-directory modules KVER=$(DEMO_LANE)
+	@$(MAKE) --no-print-directory selftests
+	@case "$(DEMO_CMD)" in /tools/*) \
+		f=tools/$(patsubst /tools/%,%,$(firstword $(DEMO_CMD))); \
+		if [ ! -e "$$f" ]; then \
+			echo "demo: $$f does not exist yet: there is no demo to run."; \
+			echo "demo: (make demo DEMO_CMD='...' runs any command in the VM instead)"; \
+			exit 1; fi ;; esac
+	@mkdir -p $(B)/demo
+	@printf '#!/bin/sh\nexec %s "$$@"\n' '$(DEMO_CMD)' >$(B)/demo/vbe-demo
+	@chmod +x $(B)/demo/vbe-demo
+	scripts/vm-run.sh --extra $(CURDIR)/tools=/tools \
+		$(if $(wildcard $(B)/bench/*),--extra $(B)/bench=/bench) \
+		--extra $(B)/demo/vbe-demo=/bin/vbe-demo --cmd /bin/vbe-demo \
+		--log $(B)/$(DEMO_LANE)/demo.log \
+		$(DEMO_LANE) $(B)/$(DEMO_LANE)/ko $(B)/selftests demo
+
+bench: deps
+	@$(MAKE) --no-print-directory modules KVER=$(BENCH_LANE)
+	@$(MAKE) --no-print-directory selftests
+	@ls $(B)/bench/* >/dev/null 2>&1 || { echo "bench: no bench/*.c programs yet"; exit 1; }
+	scripts/vm-run.sh --extra $(CURDIR)/tools=/tools --log $(B)/$(BENCH_LANE)/bench.log \
+		$(BENCH_LANE) $(B)/$(BENCH_LANE)/ko $(B)/bench bench
+
+clean:
+	rm -rf $(B)
+	@if [ -f lib/Makefile ]; then $(MAKE) -C lib clean; fi
+	@for d in $(TOOL_DIRS); do $(MAKE) -C $$d clean || true; done

@@ -1,0 +1,85 @@
+#!/bin/bash
+# The whole test suite (`make check`): host tests of lib/, then for each lane
+# (LANES, default "6.1 6.12"): build the modules, build the selftests, run
+# them in QEMU.  A lane that does not build counts as one failure and the
+# others still run.  The last line printed is exactly
+#   N passed, N failed, N skipped
+# summed over everything; the exit status is non-zero if anything failed.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+lanes=${LANES:-6.1 6.12}
+make=${MAKE:-make}
+B=$PWD/build
+mkdir -p "$B"
+jobs=-j$(nproc)
+total_p=0 total_f=0 total_s=0
+lines=()
+start=$(date +%s)
+
+add() {	# add LABEL COUNTSFILE
+	local p f s
+	if [ -s "$2" ] && read -r p f s <"$2"; then
+		total_p=$((total_p + p)) total_f=$((total_f + f)) total_s=$((total_s + s))
+		lines+=("$1: $p passed, $f failed, $s skipped")
+	else
+		total_f=$((total_f + 1))
+		lines+=("$1: BROKEN (counted as 1 failure)")
+	fi
+}
+step() { echo; echo "=== $* ($(( $(date +%s) - start ))s)"; }
+
+step deps
+if ! scripts/deps.sh; then
+	echo "check: installing dependencies failed"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+
+# ---- host tests
+step "host tests (lib)"
+rm -f "$B/host.counts"
+if [ -f lib/Makefile ]; then
+	if $make --no-print-directory $jobs lib; then
+		$make --no-print-directory -C lib check 2>&1 | tee "$B/host.log"
+		rc=${PIPESTATUS[0]}
+		scripts/tap-summary.sh --mode host --label host --counts "$B/host.counts" "$B/host.log"
+		if [ "$rc" != 0 ]; then
+			read -r p f s <"$B/host.counts"
+			if [ "$f" = 0 ]; then	# a failing `make check` that printed no failure
+				echo "check: make -C lib check exited $rc"
+				echo "$p 1 $s" >"$B/host.counts"
+			fi
+		fi
+	fi
+	add host "$B/host.counts"
+else
+	echo "check: lib/Makefile does not exist yet: no host tests"
+fi
+
+# ---- userspace programs for the VM (the same for every lane)
+step "selftests"
+selftests_ok=1
+$make --no-print-directory $jobs selftests || selftests_ok=0
+
+# ---- lanes
+for lane in $lanes; do
+	step "lane $lane"
+	mkdir -p "$B/$lane"
+	rm -f "$B/$lane/counts"
+	if [ $selftests_ok = 0 ]; then
+		echo "check: $lane: selftests did not build"
+	elif ! $make --no-print-directory $jobs modules KVER="$lane"; then
+		echo "check: $lane: modules did not build"
+	else
+		scripts/vm-run.sh --log "$B/$lane/serial.log" --counts "$B/$lane/counts" \
+			"$lane" "$B/$lane/ko" "$B/selftests" tests
+	fi
+	add "lane $lane" "$B/$lane/counts"
+done
+
+step "summary"
+for l in "${lines[@]}"; do echo "  $l"; done
+echo "check: $(( $(date +%s) - start ))s"
+echo "$total_p passed, $total_f failed, $total_s skipped"
+[ $total_f -eq 0 ]
