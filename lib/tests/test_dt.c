@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR MIT)
+/*
+ * The Device Tree loader: a valid blob compiled by dtc from guest.dts at
+ * test time, every truncation, random corruption, and variants with
+ * missing or malformed properties made with libfdt's write functions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libfdt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "internal.h"
+
+#define DTB "guest.dtb"
+
+static void *good;
+static size_t good_len;
+
+static void load_good(void)
+{
+	struct stat st;
+	int fd = open(DTB, O_RDONLY);
+
+	REQUIRE(fd >= 0);
+	REQUIRE(!fstat(fd, &st));
+	good_len = (size_t)st.st_size;
+	good = malloc(good_len);
+	REQUIRE(good);
+	REQUIRE_EQ(read(fd, good, good_len), good_len);
+	close(fd);
+}
+
+TEST(dt_valid_blob)
+{
+	const struct vbe_dt_guest *g;
+	const struct vbe_dt_dev *d;
+	struct vbe_dt *dt;
+	uint64_t gpa, len, a;
+	uint32_t type, irq, data, u;
+	const char *s;
+
+	load_good();
+	REQUIRE_EQ(vbe_dt_load(good, good_len, &dt), 0);
+	REQUIRE_EQ(vbe_dt_num_guests(dt), 2);
+	CHECK(vbe_dt_guest(dt, 2) == NULL);
+
+	g = vbe_dt_guest(dt, 0);
+	CHECK_EQ(vbe_dt_guest_hyp(g), VIRTBE_HYP_SIM);
+	CHECK_EQ(vbe_dt_guest_id(g), 0x100000002ULL);
+	CHECK_EQ(vbe_dt_guest_timeout_ms(g), 500);
+	REQUIRE_EQ(vbe_dt_guest_num_mem(g), 2);
+	CHECK_EQ(vbe_dt_guest_mem(g, 0, &gpa, &len), 0);
+	CHECK_EQ(gpa, 0x40000000);
+	CHECK_EQ(len, 0x10000000);
+	CHECK_EQ(vbe_dt_guest_mem(g, 1, &gpa, &len), 0);
+	CHECK_EQ(gpa, 0x100000000ULL);
+	CHECK_EQ(len, 0x100000);
+	CHECK_EQ(vbe_dt_guest_mem(g, 2, &gpa, &len), -EINVAL);
+	/* the disabled node and the virtio,pci node are not devices */
+	REQUIRE_EQ(vbe_dt_guest_num_devs(g), 3);
+	CHECK(vbe_dt_guest_dev(g, 3) == NULL);
+
+	d = vbe_dt_guest_dev(g, 0);
+	CHECK_EQ(vbe_dt_dev_base(d), 0x0a000000);
+	CHECK_EQ(vbe_dt_dev_size(d), 0x200);
+	vbe_dt_dev_irq(d, &type, &irq, NULL, NULL);
+	CHECK_EQ(type, VIRTBE_IRQ_EDGE);
+	CHECK_EQ(irq, 48);
+	CHECK(!strcmp(vbe_dt_dev_backend(d), "blk"));
+	CHECK(!strcmp(vbe_dt_dev_name(d), "/frontend-a/virtio@a000000"));
+	CHECK_EQ(vbe_dt_dev_prop_string(d, "virtbe,backing-file", &s), 0);
+	CHECK(!strcmp(s, "/var/lib/virtbe/disk0.img"));
+	CHECK(vbe_dt_dev_prop_bool(d, "virtbe,read-only"));
+	CHECK(!vbe_dt_dev_prop_bool(d, "virtbe,write-cache"));
+	CHECK_EQ(vbe_dt_dev_prop_string(d, "virtbe,nothing", &s), -ENOENT);
+	CHECK_EQ(vbe_dt_dev_prop_u32(d, "virtbe,serial", &u), -EINVAL);
+	/* an empty property is not a string */
+	CHECK_EQ(vbe_dt_dev_prop_string(d, "virtbe,read-only", &s), -EINVAL);
+
+	d = vbe_dt_guest_dev(g, 1);
+	vbe_dt_dev_irq(d, &type, &irq, &a, &data);
+	CHECK_EQ(type, VIRTBE_IRQ_LEVEL);
+	CHECK_EQ(irq, 49);
+	CHECK_EQ(a, 0);
+	CHECK_EQ(data, 0);
+	CHECK_EQ(vbe_dt_dev_prop_u32(d, "virtbe,queue-size", &u), 0);
+	CHECK_EQ(u, 256);
+	CHECK_EQ(vbe_dt_dev_prop_u64(d, "virtbe,queue-size", &a), 0);
+	CHECK_EQ(a, 256);
+	CHECK_EQ(vbe_dt_dev_prop_u64(d, "virtbe,mac", &a), 0);
+	CHECK_EQ(a, 0x525400123456ULL);
+	CHECK_EQ(vbe_dt_dev_prop_u32(d, "virtbe,mac", &u), -EINVAL);
+	CHECK_EQ(vbe_dt_dev_prop_u64(d, "virtbe,nothing", &a), -ENOENT);
+	CHECK(!strcmp(vbe_dt_dev_name(d), "/frontend-a/net@a000200"));
+
+	d = vbe_dt_guest_dev(g, 2);
+	vbe_dt_dev_irq(d, &type, &irq, &a, &data);
+	CHECK_EQ(type, VIRTBE_IRQ_MSI);
+	CHECK_EQ(irq, 0);
+	CHECK_EQ(a, 0xfee00000);
+	CHECK_EQ(data, 0x4021);
+
+	g = vbe_dt_guest(dt, 1);
+	CHECK_EQ(vbe_dt_guest_hyp(g), VIRTBE_HYP_XEN);
+	CHECK_EQ(vbe_dt_guest_id(g), 5);
+	CHECK_EQ(vbe_dt_guest_timeout_ms(g), 0);
+	CHECK_EQ(vbe_dt_guest_num_mem(g), 0);
+	REQUIRE_EQ(vbe_dt_guest_num_devs(g), 1);
+	d = vbe_dt_guest_dev(g, 0);
+	CHECK_EQ(vbe_dt_dev_base(d), 0x2000000);
+	CHECK_EQ(vbe_dt_dev_size(d), 0x200);
+	vbe_dt_dev_irq(d, &type, &irq, NULL, NULL);
+	CHECK_EQ(type, VIRTBE_IRQ_EVTCHN);
+	CHECK_EQ(irq, 12);
+	vbe_dt_free(dt);
+	vbe_dt_free(NULL);
+}
+
+TEST(dt_load_file)
+{
+	struct vbe_dt *dt;
+
+	CHECK_EQ(vbe_dt_load_file(DTB, &dt), 0);
+	CHECK_EQ(vbe_dt_num_guests(dt), 2);
+	vbe_dt_free(dt);
+	CHECK_EQ(vbe_dt_load_file("does-not-exist.dtb", &dt), -ENOENT);
+	CHECK_EQ(vbe_dt_load_file(".", &dt), -EINVAL);
+	CHECK_EQ(vbe_dt_load_file("/dev/null", &dt), -EINVAL);
+}
+
+TEST(dt_unaligned_buffer)
+{
+	struct vbe_dt *dt;
+	uint8_t *buf;
+
+	load_good();
+	buf = malloc(good_len + 1);
+	REQUIRE(buf);
+	memcpy(buf + 1, good, good_len);
+	CHECK_EQ(vbe_dt_load(buf + 1, good_len, &dt), 0);
+	vbe_dt_free(dt);
+	/* a larger buffer than the blob is fine */
+	buf = realloc(buf, good_len + 100);
+	memcpy(buf, good, good_len);
+	CHECK_EQ(vbe_dt_load(buf, good_len + 100, &dt), 0);
+	vbe_dt_free(dt);
+	free(buf);
+}
+
+TEST(dt_truncated)
+{
+	struct vbe_dt *dt;
+	size_t len;
+	uint8_t *buf;
+
+	load_good();
+	CHECK_EQ(vbe_dt_load(NULL, 100, &dt), -EBADMSG);
+	for (len = 0; len < good_len; len++) {
+		/* an exactly-sized heap copy, so ASan sees any overread */
+		buf = malloc(len ? len : 1);
+		REQUIRE(buf);
+		memcpy(buf, good, len);
+		if (!CHECK_EQ(vbe_dt_load(buf, len, &dt), -EBADMSG)) {
+			printf("# at length %zu\n", len);
+			break;
+		}
+		free(buf);
+	}
+}
+
+TEST(dt_corrupt_header)
+{
+	struct fdt_header *h;
+	struct vbe_dt *dt;
+	uint8_t *buf;
+
+	load_good();
+	buf = malloc(good_len);
+	REQUIRE(buf);
+	h = (struct fdt_header *)buf;
+
+#define RESET() memcpy(buf, good, good_len)
+	RESET();
+	h->magic = cpu_to_fdt32(0xd00dfeee);
+	CHECK_EQ(vbe_dt_load(buf, good_len, &dt), -EBADMSG);
+	RESET();
+	h->version = cpu_to_fdt32(1);
+	CHECK_EQ(vbe_dt_load(buf, good_len, &dt), -EBADMSG);
+	RESET();
+	h->totalsize = cpu_to_fdt32((uint32_t)good_len + 1);
+	CHECK_EQ(vbe_dt_load(buf, good_len, &dt), -EBADMSG);
+	RESET();
+	h->totalsize = cpu_to_fdt32(0xffffffff);
+	CHECK_EQ(vbe_dt_load(buf, good_len, &dt), -EBADMSG);
+	RESET();
+	h->off_dt_strings = cpu_to_fdt32((uint32_t)good_len);
+	CHECK(vbe_dt_load(buf, good_len, &dt) < 0);
+	RESET();
+	h->size_dt_struct = cpu_to_fdt32(0x7fffffff);
+	CHECK(vbe_dt_load(buf, good_len, &dt) < 0);
+	RESET();
+	h->off_dt_struct = cpu_to_fdt32(3);
+	CHECK(vbe_dt_load(buf, good_len, &dt) < 0);
+	RESET();
+	/* a zeroed structure block */
+	memset(buf + fdt32_to_cpu(h->off_dt_struct), 0,
+	       fdt32_to_cpu(h->size_dt_struct));
+	CHECK(vbe_dt_load(buf, good_len, &dt) < 0);
+#undef RESET
+	free(buf);
+}
+
+/* Walk everything a successfully loaded (corrupt) blob offers. */
+static void walk(struct vbe_dt *dt)
+{
+	unsigned int i, j;
+	uint64_t a, b;
+	uint32_t t, n;
+	const char *s;
+
+	for (i = 0; i < vbe_dt_num_guests(dt); i++) {
+		const struct vbe_dt_guest *g = vbe_dt_guest(dt, i);
+
+		for (j = 0; j < vbe_dt_guest_num_mem(g); j++)
+			vbe_dt_guest_mem(g, j, &a, &b);
+		for (j = 0; j < vbe_dt_guest_num_devs(g); j++) {
+			const struct vbe_dt_dev *d = vbe_dt_guest_dev(g, j);
+
+			vbe_dt_dev_irq(d, &t, &n, &a, &t);
+			vbe_dt_dev_prop_string(d, "virtbe,backing-file", &s);
+			vbe_dt_dev_prop_u64(d, "virtbe,mac", &a);
+			(void)strlen(vbe_dt_dev_backend(d));
+			(void)strlen(vbe_dt_dev_name(d));
+		}
+	}
+}
+
+TEST(dt_random_corruption)
+{
+	unsigned int i, k, ok = 0, bad = 0;
+	struct vbe_dt *dt;
+	uint8_t *buf;
+	int ret;
+
+	load_good();
+	buf = malloc(good_len);
+	REQUIRE(buf);
+	srand(12345);
+	for (i = 0; i < 20000; i++) {
+		memcpy(buf, good, good_len);
+		for (k = 0; k < 1 + (unsigned int)rand() % 4; k++)
+			buf[(size_t)rand() % good_len] ^= (uint8_t)(1 + rand() % 255);
+		ret = vbe_dt_load(buf, good_len, &dt);
+		if (ret == 0) {
+			walk(dt);
+			vbe_dt_free(dt);
+			ok++;
+		} else {
+			if (!CHECK(ret == -EBADMSG || ret == -EINVAL ||
+				   ret == -ENOENT))
+				printf("# unexpected %d\n", ret);
+			bad++;
+		}
+	}
+	printf("# %u accepted, %u refused\n", ok, bad);
+	free(buf);
+}
+
+/* A copy of the good blob with one property changed (NULL: deleted). */
+static int variant(const char *path, const char *prop, const void *val,
+		   int len)
+{
+	size_t size = good_len + 1024;
+	void *buf = malloc(size);
+	struct vbe_dt *dt = NULL;
+	int node, ret;
+
+	REQUIRE(buf);
+	REQUIRE_EQ(fdt_open_into(good, buf, (int)size), 0);
+	node = fdt_path_offset(buf, path);
+	REQUIRE(node >= 0);
+	if (val)
+		REQUIRE_EQ(fdt_setprop(buf, node, prop, val, len), 0);
+	else
+		REQUIRE_EQ(fdt_delprop(buf, node, prop), 0);
+	REQUIRE_EQ(fdt_pack(buf), 0);
+	ret = vbe_dt_load(buf, fdt_totalsize(buf), &dt);
+	if (!ret) {
+		walk(dt);
+		vbe_dt_free(dt);
+	}
+	free(buf);
+	return ret;
+}
+
+#define CELLS(...) ((const fdt32_t[]){ __VA_ARGS__ })
+#define C(x) cpu_to_fdt32(x)
+
+TEST(dt_missing_and_bad_properties)
+{
+	static const char *const G = "/frontend-a";
+	static const char *const D = "/frontend-a/virtio@a000000";
+	static const char *const M = "/frontend-a/msi";
+	static const char *const X = "/xen-domu";
+	static const char *const XD = "/xen-domu/disk@2000000";
+
+	load_good();
+	/* hypervisor */
+	CHECK_EQ(variant(G, "virtbe,hypervisor", NULL, 0), -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,hypervisor", "kvm", 4), -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,hypervisor", "sim\0xen", 8), -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,hypervisor", "sim", 3), -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,hypervisor", "", 1), -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,hypervisor", "", 0), -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,hypervisor", "xen", 4), 0);
+	/* guest id: 1 or 2 cells */
+	CHECK_EQ(variant(G, "virtbe,guest-id", NULL, 0), -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,guest-id", "abc", 3), -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,guest-id", CELLS(C(1), C(2), C(3)), 12),
+		 -EINVAL);
+	CHECK_EQ(variant(X, "virtbe,guest-id", CELLS(C(7)), 4), 0);
+	/* timeout */
+	CHECK_EQ(variant(G, "virtbe,request-timeout-ms", CELLS(C(60001)), 4),
+		 -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,request-timeout-ms", CELLS(C(60000)), 4),
+		 0);
+	CHECK_EQ(variant(G, "virtbe,request-timeout-ms", CELLS(C(0), C(1)),
+			 8), -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,request-timeout-ms", NULL, 0), 0);
+	/* cells */
+	CHECK_EQ(variant(G, "#address-cells", CELLS(C(3)), 4), -EINVAL);
+	CHECK_EQ(variant(G, "#size-cells", CELLS(C(0)), 4), -EINVAL);
+	CHECK_EQ(variant(G, "#size-cells", CELLS(C(5)), 4), -EINVAL);
+	CHECK_EQ(variant(G, "#address-cells", "x", 1), -EINVAL);
+	/* memory windows */
+	CHECK_EQ(variant(G, "virtbe,memory", CELLS(C(0), C(1), C(0)), 12),
+		 -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,memory", CELLS(C(0), C(1), C(0), C(0)),
+			 16), -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,memory",
+			 CELLS(C(0xffffffff), C(0xfffff000), C(0), C(0x2000)),
+			 16), -EINVAL);
+	CHECK_EQ(variant(G, "virtbe,memory",
+			 CELLS(C(0xffffffff), C(0xfffff000), C(0), C(0x1000)),
+			 16), 0);
+	CHECK_EQ(variant(G, "virtbe,memory", "", 0), -EINVAL);
+	/* device reg */
+	CHECK_EQ(variant(D, "reg", NULL, 0), -EINVAL);
+	CHECK_EQ(variant(D, "reg", CELLS(C(0), C(1), C(0)), 12), -EINVAL);
+	CHECK_EQ(variant(D, "reg", CELLS(C(0), C(0x1000), C(0), C(0)), 16),
+		 -EINVAL);
+	CHECK_EQ(variant(D, "reg", CELLS(C(0xffffffff), C(0xfffff000), C(0),
+					 C(0x2000)), 16), -EINVAL);
+	CHECK_EQ(variant(XD, "reg", CELLS(C(0x1000)), 4), -EINVAL);
+	/* several reg entries: the first is the register window */
+	CHECK_EQ(variant(XD, "reg", CELLS(C(0x1000), C(0x200), C(0x3000),
+					  C(0x10)), 16), 0);
+	/* interrupts */
+	CHECK_EQ(variant(D, "interrupts", NULL, 0), -EINVAL);
+	CHECK_EQ(variant(D, "interrupts", CELLS(C(1)), 4), -EINVAL);
+	CHECK_EQ(variant(D, "interrupts", CELLS(C(1), C(2), C(3)), 12),
+		 -EINVAL);
+	CHECK_EQ(variant(D, "interrupts", CELLS(C(0), C(2)), 8), -EINVAL);
+	CHECK_EQ(variant(D, "interrupts", CELLS(C(5), C(2)), 8), -EINVAL);
+	CHECK_EQ(variant(M, "interrupts", CELLS(C(4), C(2)), 8), -EINVAL);
+	CHECK_EQ(variant(M, "virtbe,msi-data", NULL, 0), -EINVAL);
+	CHECK_EQ(variant(M, "virtbe,msi-address", NULL, 0), -EINVAL);
+	CHECK_EQ(variant(M, "virtbe,msi-address", "ab", 2), -EINVAL);
+	/* backend */
+	CHECK_EQ(variant(D, "virtbe,backend", NULL, 0), -EINVAL);
+	CHECK_EQ(variant(D, "virtbe,backend", "blk", 3), -EINVAL);
+	/* a device can be switched off */
+	CHECK_EQ(variant(D, "status", "disabled", 9), 0);
+	CHECK_EQ(variant(D, "status", "okay", 5), 0);
+	/* the first guest stops being a guest: the second remains */
+	CHECK_EQ(variant(G, "compatible", "virtbe,guestx", 14), 0);
+	CHECK_EQ(variant(G, "compatible", NULL, 0), 0);
+	/* the misnamed node becomes a guest once it is compatible */
+	CHECK_EQ(variant("/virtbe,guest", "compatible", "virtbe,guest", 13),
+		 0);
+}
+
+TEST(dt_no_guest)
+{
+	size_t size = 4096;
+	void *buf = malloc(size);
+	struct vbe_dt *dt;
+	int node;
+
+	REQUIRE(buf);
+	REQUIRE_EQ(fdt_create_empty_tree(buf, (int)size), 0);
+	CHECK_EQ(vbe_dt_load(buf, fdt_totalsize(buf), &dt), -ENOENT);
+	/* a node named like a guest is not one */
+	node = fdt_add_subnode(buf, 0, "virtbe-guest");
+	REQUIRE(node >= 0);
+	REQUIRE_EQ(fdt_setprop_string(buf, node, "virtbe,hypervisor", "sim"),
+		   0);
+	CHECK_EQ(vbe_dt_load(buf, fdt_totalsize(buf), &dt), -ENOENT);
+	REQUIRE_EQ(fdt_setprop_string(buf, node, "compatible", "virtbe,guest"),
+		   0);
+	REQUIRE_EQ(fdt_setprop_u32(buf, node, "virtbe,guest-id", 3), 0);
+	CHECK_EQ(vbe_dt_load(buf, fdt_totalsize(buf), &dt), 0);
+	CHECK_EQ(vbe_dt_num_guests(dt), 1);
+	CHECK_EQ(vbe_dt_guest_num_devs(vbe_dt_guest(dt, 0)), 0);
+	vbe_dt_free(dt);
+	free(buf);
+}
