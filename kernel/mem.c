@@ -58,8 +58,8 @@ static int virtbe_fs_init_fs_context(struct fs_context *fc)
 	return init_pseudo(fc, VIRTBE_FS_MAGIC) ? 0 : -ENOMEM;
 }
 
+/* No .owner: the mount would pin the module that unmounts it at exit. */
 static struct file_system_type virtbe_fs_type = {
-	.owner = THIS_MODULE,
 	.name = "virtbe_mem",
 	.init_fs_context = virtbe_fs_init_fs_context,
 	.kill_sb = kill_anon_super,
@@ -145,7 +145,8 @@ static int virtbe_mem_fop_mmap(struct file *file, struct vm_area_struct *vma)
 	struct virtbe_mem *mem = file->private_data;
 	int ret = 0;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/* A MAP_SHARED mapping of an O_RDONLY fd has VM_MAYSHARE only. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_pgoff >= mem->nr_pages ||
 	    vma_pages(vma) > mem->nr_pages - vma->vm_pgoff)
@@ -211,9 +212,12 @@ static struct file *virtbe_mem_file(struct virtbe_mem *mem, bool rdonly)
 	if (IS_ERR(inode))
 		return ERR_CAST(inode);
 	inode->i_size = (loff_t)mem->nr_pages << PAGE_SHIFT;
+	/* alloc_file_pseudo() does not pin f_op->owner; the final fput drops it. */
+	__module_get(THIS_MODULE);
 	file = alloc_file_pseudo(inode, virtbe_mnt, "[virtbe-mem]",
 				 rdonly ? O_RDONLY : O_RDWR, &virtbe_mem_fops);
 	if (IS_ERR(file)) {
+		module_put(THIS_MODULE);
 		iput(inode);
 		return file;
 	}

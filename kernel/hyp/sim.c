@@ -64,12 +64,13 @@ struct sim_range {
 
 /**
  * struct sim_irq - an interrupt line or event channel port
- * @eventfd: the frontend's eventfd, or NULL
+ * @eventfd: the frontend's eventfd, or NULL; signalled under RCU, never
+ *	under the guest's spinlock (a wakeup may re-enter the simulator)
  * @level: a level line is asserted
  * @count: interrupts delivered
  */
 struct sim_irq {
-	struct eventfd_ctx *eventfd;
+	struct eventfd_ctx __rcu *eventfd;
 	bool level;
 	u64 count;
 };
@@ -159,12 +160,15 @@ static void sim_guest_free(struct kref *ref)
 		cancel_delayed_work_sync(&sg->vcpus[i].delay_work);
 	for (i = 0; i < sg->nr_ram; i++)
 		fput(sg->ram[i].file);
-	for (i = 0; i < SIM_NR_LINES; i++)
-		if (sg->lines[i].eventfd)
-			eventfd_ctx_put(sg->lines[i].eventfd);
-	for (i = 0; i < SIM_NR_PORTS; i++)
-		if (sg->ports[i].eventfd)
-			eventfd_ctx_put(sg->ports[i].eventfd);
+	for (i = 0; i < SIM_NR_LINES + SIM_NR_PORTS; i++) {
+		struct sim_irq *si = i < SIM_NR_LINES ?
+			&sg->lines[i] : &sg->ports[i - SIM_NR_LINES];
+		struct eventfd_ctx *ctx = rcu_dereference_protected(si->eventfd,
+								    true);
+
+		if (ctx)
+			eventfd_ctx_put(ctx);
+	}
 	kfree(sg->vcpus);
 	kvfree(sg);
 }
@@ -194,40 +198,51 @@ static struct sim_irq *sim_irq_get(struct sim_guest *sg, u32 type, u32 irq,
 	}
 }
 
-/* Deliver an interrupt to the frontend, now or from irq_work. */
-static void sim_irq_deliver(struct sim_guest *sg, struct sim_irq *si,
-			    unsigned int bit)
+/*
+ * Count an interrupt and return the frontend eventfd to signal now, or NULL
+ * when there is none or delivery is deferred to irq_work.  The caller
+ * signals it after dropping slock, inside the RCU read section it held
+ * slock in.
+ */
+static struct eventfd_ctx *sim_irq_deliver(struct sim_guest *sg,
+					   struct sim_irq *si,
+					   unsigned int bit)
 {
+	struct eventfd_ctx *ctx;
+
 	lockdep_assert_held(&sg->slock);
 	si->count++;
-	if (!si->eventfd)
-		return;
-	if (!sg->delay_irq_ms && virtbe_can_signal(si->eventfd)) {
-		virtbe_eventfd_signal(si->eventfd);
-		return;
-	}
+	ctx = rcu_dereference_protected(si->eventfd,
+					lockdep_is_held(&sg->slock));
+	if (!ctx)
+		return NULL;
+	if (!sg->delay_irq_ms && virtbe_can_signal(ctx))
+		return ctx;
 	set_bit(bit, sg->pending);
 	mod_delayed_work(system_highpri_wq, &sg->irq_work,
 			 msecs_to_jiffies(sg->delay_irq_ms));
+	return NULL;
 }
 
 static void sim_irq_work(struct work_struct *work)
 {
 	struct sim_guest *sg = container_of(to_delayed_work(work),
 					    struct sim_guest, irq_work);
-	unsigned long flags;
 	unsigned int bit;
 
-	spin_lock_irqsave(&sg->slock, flags);
 	for_each_set_bit(bit, sg->pending, SIM_NR_LINES + SIM_NR_PORTS) {
 		struct sim_irq *si = bit < SIM_NR_LINES ?
 			&sg->lines[bit] : &sg->ports[bit - SIM_NR_LINES];
+		struct eventfd_ctx *ctx;
 
-		clear_bit(bit, sg->pending);
-		if (si->eventfd)
-			virtbe_eventfd_signal(si->eventfd);
+		if (!test_and_clear_bit(bit, sg->pending))
+			continue;
+		rcu_read_lock();
+		ctx = rcu_dereference(si->eventfd);
+		if (ctx)
+			virtbe_eventfd_signal(ctx);
+		rcu_read_unlock();
 	}
-	spin_unlock_irqrestore(&sg->slock, flags);
 }
 
 /* ---- The hypervisor side: struct virtbe_hyp_ops ---- */
@@ -274,6 +289,8 @@ static void sim_detach(struct virtbe_guest *g)
 	sg->be = NULL;
 	sg->nr_ranges = 0;
 	spin_unlock_irqrestore(&sg->slock, flags);
+	/* vCPUs dispatch to the backend under RCU: wait for them. */
+	synchronize_rcu();
 	sim_guest_put(sg);
 }
 
@@ -422,10 +439,12 @@ static void sim_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
 			bool level)
 {
 	struct sim_guest *sg = g->hyp_data;
+	struct eventfd_ctx *ctx = NULL;
 	struct sim_irq *si;
 	unsigned long flags;
 	unsigned int bit;
 
+	rcu_read_lock();
 	spin_lock_irqsave(&sg->slock, flags);
 	si = sim_irq_get(sg, irq->type, irq->irq, &bit);
 	if (!si || sg->destroyed)
@@ -439,9 +458,12 @@ static void sim_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
 		}
 		si->level = true;
 	}
-	sim_irq_deliver(sg, si, bit);
+	ctx = sim_irq_deliver(sg, si, bit);
 out_unlock:
 	spin_unlock_irqrestore(&sg->slock, flags);
+	if (ctx)
+		virtbe_eventfd_signal(ctx);
+	rcu_read_unlock();
 }
 
 static const struct virtbe_hyp_ops sim_hyp_ops = {
@@ -563,19 +585,28 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 		goto out_unlock;
 	}
 
+	/*
+	 * The backend stays attached for the RCU read section (sim_detach()
+	 * waits for it); dispatch outside slock, since signalling an
+	 * ioeventfd may re-enter the simulator through an irqfd.
+	 */
+	rcu_read_lock();
 	spin_lock_irqsave(&sg->slock, flags);
 	if (sg->destroyed) {
 		spin_unlock_irqrestore(&sg->slock, flags);
+		rcu_read_unlock();
 		ret = -ENODEV;
 		goto out_unlock;
 	}
 	be = sg->be;
 	if (!be || !sim_claimed(sg, io.pio, io.addr, io.len)) {
 		spin_unlock_irqrestore(&sg->slock, flags);
+		rcu_read_unlock();
 		cmd->out_result = VIRTBE_SIM_RESULT_UNCLAIMED;
 		cmd->data = write ? cmd->data : mask;
 		goto out_unlock;
 	}
+	spin_unlock_irqrestore(&sg->slock, flags);
 	v->done = false;
 	if (atomic_dec_if_positive(&sg->drop_event) >= 0) {
 		dropped = true;
@@ -583,9 +614,9 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 	} else {
 		disp = virtbe_ioreq_dispatch(be, &io);
 	}
+	rcu_read_unlock();
 	if (disp == VIRTBE_IO_QUEUED && !dropped)
 		v->busy = true;
-	spin_unlock_irqrestore(&sg->slock, flags);
 
 	if (disp == VIRTBE_IO_DONE) {
 		cmd->out_result = VIRTBE_SIM_RESULT_IOEVENTFD;
@@ -664,12 +695,15 @@ static long sim_bind_irq(struct virtbe_ucmd *ucmd)
 	}
 
 	spin_lock_irqsave(&sg->slock, flags);
-	old = si->eventfd;
-	si->eventfd = new;
+	old = rcu_dereference_protected(si->eventfd,
+					lockdep_is_held(&sg->slock));
+	rcu_assign_pointer(si->eventfd, new);
 	clear_bit(bit, sg->pending);
 	spin_unlock_irqrestore(&sg->slock, flags);
-	if (old)
+	if (old) {
+		synchronize_rcu();
 		eventfd_ctx_put(old);
+	}
 	return 0;
 }
 

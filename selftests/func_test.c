@@ -1,0 +1,1061 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Functional tests of virtbe on the simulated hypervisor: memory windows,
+ * kicks, interrupts, the request channel, timeouts, teardown and isolation.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "virtbe_utils.h"
+
+#define NR_VCPUS 4
+#define TIMEOUT_MS 300
+
+FIXTURE(sim) {
+	int ctl, simctl, sg, g, memfd;
+	uint64_t id;
+	uint8_t *ram;		/* the frontend's view of guest RAM */
+};
+
+FIXTURE_SETUP(sim)
+{
+	self->ctl = self->simctl = self->sg = self->g = self->memfd = -1;
+	self->ram = MAP_FAILED;
+	SKIP_IF_NO_VIRTBE(_metadata);
+	self->ctl = open("/dev/virtbe", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->ctl);
+	self->simctl = open("/dev/virtbe_sim", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->simctl);
+	self->sg = _sim_create(self->simctl, NR_VCPUS, &self->id);
+	ASSERT_LE(0, self->sg);
+	self->memfd = memfd_ram(RAM_SIZE);
+	ASSERT_LE(0, self->memfd);
+	ASSERT_EQ(0, _sim_add_ram(self->sg, self->memfd, RAM_GPA, RAM_SIZE, 0));
+	self->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->memfd, 0);
+	ASSERT_NE(MAP_FAILED, self->ram);
+	self->g = _attach(self->ctl, VIRTBE_HYP_SIM, self->id, TIMEOUT_MS);
+	ASSERT_LE(0, self->g);
+	ASSERT_EQ(0, _claim(self->g, 0, MMIO_BASE, MMIO_SIZE));
+}
+
+FIXTURE_TEARDOWN(sim)
+{
+	if (self->ram != MAP_FAILED)
+		munmap(self->ram, RAM_SIZE);
+	if (self->g >= 0)
+		close(self->g);
+	if (self->sg >= 0)
+		close(self->sg);
+	if (self->memfd >= 0)
+		close(self->memfd);
+	if (self->simctl >= 0)
+		close(self->simctl);
+	if (self->ctl >= 0)
+		close(self->ctl);
+}
+
+/* ---- Info and attach ---- */
+
+TEST_F(sim, info)
+{
+	struct virtbe_info info = { .size = sizeof(info), .hyp = VIRTBE_HYP_SIM };
+
+	ASSERT_EQ(0, vbe_ioctl(self->ctl, VIRTBE_GET_INFO, &info));
+	EXPECT_EQ(VIRTBE_API_VERSION, info.out_api_version);
+	EXPECT_TRUE(info.out_hyps & (1ULL << VIRTBE_HYP_SIM));
+	EXPECT_TRUE(info.out_hyp_features & VIRTBE_HYP_F_IRQ_LEVEL);
+	EXPECT_TRUE(info.out_features & VIRTBE_F_IOEVENTFD);
+	/* The same on a guest fd. */
+	ASSERT_EQ(0, vbe_ioctl(self->g, VIRTBE_GET_INFO, &info));
+	/* Xen is not loaded in this VM. */
+	info.hyp = VIRTBE_HYP_XEN;
+	EXPECT_EQ(-ENODEV, vbe_ioctl(self->ctl, VIRTBE_GET_INFO, &info));
+	info.hyp = VIRTBE_HYP_MAX + 1;
+	EXPECT_EQ(-EINVAL, vbe_ioctl(self->ctl, VIRTBE_GET_INFO, &info));
+}
+
+TEST_F(sim, attach_errors)
+{
+	uint64_t id2;
+	int sg2, g2;
+
+	EXPECT_EQ(-EBUSY, _attach(self->ctl, VIRTBE_HYP_SIM, self->id, 0));
+	EXPECT_EQ(-ENOENT, _attach(self->ctl, VIRTBE_HYP_SIM, 0x7fffff00, 0));
+	EXPECT_EQ(-ENOENT, _attach(self->ctl, VIRTBE_HYP_SIM, 1ULL << 40, 0));
+	EXPECT_EQ(-ENODEV, _attach(self->ctl, VIRTBE_HYP_XEN, 0, 0));
+	EXPECT_EQ(-EINVAL, _attach(self->ctl, 0, self->id, 0));
+	EXPECT_EQ(-EINVAL, _attach(self->ctl, VIRTBE_HYP_SIM, self->id, 60001));
+
+	sg2 = _sim_create(self->simctl, 1, &id2);
+	ASSERT_LE(0, sg2);
+	g2 = _attach(self->ctl, VIRTBE_HYP_SIM, id2, 60000);
+	ASSERT_LE(0, g2);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(g2, F_GETFD) & FD_CLOEXEC);
+	/* Detach, then the guest can be attached again. */
+	close(g2);
+	g2 = _attach(self->ctl, VIRTBE_HYP_SIM, id2, 0);
+	ASSERT_LE(0, g2);
+	close(g2);
+	close(sg2);
+	/* The guest is gone with its fd. */
+	EXPECT_EQ(-ENOENT, _attach(self->ctl, VIRTBE_HYP_SIM, id2, 0));
+}
+
+/* ---- Memory ---- */
+
+TEST_F(sim, mem_coherence)
+{
+	int mfd = _mem_map(self->g, 0x100000, 0x200000, 0);
+	uint8_t *p;
+
+	ASSERT_LE(0, mfd);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(mfd, F_GETFD) & FD_CLOEXEC);
+	p = mmap(NULL, 0x200000, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* Frontend writes, backend reads. */
+	for (int i = 0; i < 0x200000; i += 4096)
+		self->ram[0x100000 + i] = (uint8_t)((i >> 12) + 1);
+	for (int i = 0; i < 0x200000; i += 4096)
+		ASSERT_EQ((uint8_t)((i >> 12) + 1), p[i]);
+	/* Backend writes, frontend reads. */
+	memset(p + 0x1000, 0xa5, 0x3000);
+	for (int i = 0; i < 0x3000; i++)
+		ASSERT_EQ(0xa5, self->ram[0x101000 + i]);
+	/* An offset mapping. */
+	{
+		uint8_t *q = mmap(NULL, 4096, PROT_READ, MAP_SHARED, mfd,
+				  0x1000);
+
+		ASSERT_NE(MAP_FAILED, q);
+		EXPECT_EQ(0xa5, q[0]);
+		munmap(q, 4096);
+	}
+	munmap(p, 0x200000);
+	close(mfd);
+}
+
+TEST_F(sim, mem_pass_to_other_process)
+{
+	int mfd = _mem_map(self->g, 0, 0x10000, 0);
+	int sv[2];
+	pid_t pid;
+	int status;
+
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char c, cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+		};
+		uint8_t *q;
+		int fd;
+
+		close(mfd);
+		if (recvmsg(sv[1], &msg, 0) != 1)
+			_exit(1);
+		memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+		q = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 fd, 0);
+		if (q == MAP_FAILED || q[0x2000] != 0x5a)
+			_exit(2);
+		q[0x3000] = 0xc3;
+		_exit(0);
+	}
+	self->ram[0x2000] = 0x5a;
+	{
+		char c = 'm', cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+		};
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &mfd, sizeof(int));
+		ASSERT_EQ(1, sendmsg(sv[0], &msg, 0));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0xc3, self->ram[0x3000]);
+	close(mfd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST_F(sim, mem_errors)
+{
+	int mfd;
+
+	EXPECT_EQ(-EINVAL, _mem_map(self->g, 0x800, 0x1000, 0));
+	EXPECT_EQ(-EINVAL, _mem_map(self->g, 0, 0x800, 0));
+	EXPECT_EQ(-EINVAL, _mem_map(self->g, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, _mem_map(self->g, ~0xfffULL, 0x2000, 0));
+	/* Not backed by RAM, or only partly. */
+	EXPECT_EQ(-ENXIO, _mem_map(self->g, RAM_SIZE, 0x1000, 0));
+	EXPECT_EQ(-ENXIO, _mem_map(self->g, RAM_SIZE - 0x1000, 0x2000, 0));
+	/* Overlaps. */
+	mfd = _mem_map(self->g, 0x10000, 0x10000, 0);
+	ASSERT_LE(0, mfd);
+	EXPECT_EQ(-EEXIST, _mem_map(self->g, 0x1f000, 0x2000, 0));
+	EXPECT_EQ(-EEXIST, _mem_map(self->g, 0, 0x11000, 0));
+	/* MAP_PRIVATE and out-of-window offsets are refused. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 0x1000, PROT_READ, MAP_PRIVATE, mfd, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 0x2000, PROT_READ, MAP_SHARED, mfd,
+				   0xf000));
+	EXPECT_EQ(EINVAL, errno);
+	close(mfd);
+	/* Closing the memory fd frees the window. */
+	mfd = _mem_map(self->g, 0x1f000, 0x2000, 0);
+	ASSERT_LE(0, mfd);
+	close(mfd);
+	/* The hypervisor fails the map. */
+	ASSERT_EQ(0, _sim_fault(self->sg, VIRTBE_SIM_FAULT_FAIL_MAP, 1));
+	EXPECT_EQ(-EIO, _mem_map(self->g, 0, 0x1000, 0));
+	mfd = _mem_map(self->g, 0, 0x1000, 0);
+	ASSERT_LE(0, mfd);
+	close(mfd);
+}
+
+TEST_F(sim, mem_rdonly)
+{
+	int mfd = _mem_map(self->g, 0, 0x1000, VIRTBE_MEM_MAP_RDONLY);
+	uint8_t *p;
+
+	ASSERT_LE(0, mfd);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 0x1000, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, mfd, 0));
+	EXPECT_EQ(EACCES, errno);
+	p = mmap(NULL, 0x1000, PROT_READ, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	self->ram[5] = 77;
+	EXPECT_EQ(77, p[5]);
+	EXPECT_EQ(-1, mprotect(p, 0x1000, PROT_READ | PROT_WRITE));
+	munmap(p, 0x1000);
+	close(mfd);
+}
+
+static sigjmp_buf sigbus_jmp;
+
+static void sigbus_handler(int sig)
+{
+	siglongjmp(sigbus_jmp, 1);
+}
+
+/* Returns true if reading *p raises SIGBUS. */
+static bool faults(volatile uint8_t *p)
+{
+	struct sigaction sa = { .sa_handler = sigbus_handler }, old;
+	bool bus = false;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(sigbus_jmp, 1))
+		bus = true;
+	else
+		(void)*p;
+	sigaction(SIGBUS, &old, NULL);
+	return bus;
+}
+
+TEST_F(sim, mem_revoked_on_guest_close)
+{
+	int mfd = _mem_map(self->g, 0, 0x4000, 0);
+	uint8_t *p;
+
+	ASSERT_LE(0, mfd);
+	p = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	p[0] = 1;
+	EXPECT_FALSE(faults(p));
+	close(self->g);
+	self->g = -1;
+	/* Every page, mapped before or not, is gone. */
+	EXPECT_TRUE(faults(p));
+	EXPECT_TRUE(faults(p + 0x3000));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 0x1000, PROT_READ, MAP_SHARED, mfd, 0));
+	EXPECT_EQ(ENODEV, errno);
+	munmap(p, 0x4000);
+	close(mfd);
+}
+
+TEST_F(sim, mem_revoked_on_guest_destroy)
+{
+	struct virtbe_sim_destroy d = { .size = sizeof(d) };
+	int mfd = _mem_map(self->g, 0, 0x4000, 0);
+	uint8_t *p;
+
+	ASSERT_LE(0, mfd);
+	p = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	p[0x1000] = 1;
+	ASSERT_EQ(0, vbe_ioctl(self->sg, VIRTBE_SIM_DESTROY, &d));
+	EXPECT_TRUE(faults(p + 0x1000));
+	munmap(p, 0x4000);
+	close(mfd);
+}
+
+TEST_F(sim, isolation)
+{
+	int memfd2 = memfd_ram(RAM_SIZE), sg2, mfd;
+	uint64_t id2;
+	uint8_t *p;
+
+	ASSERT_LE(0, memfd2);
+	sg2 = _sim_create(self->simctl, 1, &id2);
+	ASSERT_LE(0, sg2);
+	/* The other guest has RAM where ours has none. */
+	ASSERT_EQ(0, _sim_add_ram(sg2, memfd2, RAM_SIZE, RAM_SIZE, 0));
+	EXPECT_EQ(-ENXIO, _mem_map(self->g, RAM_SIZE, 0x1000, 0));
+	EXPECT_EQ(-ENXIO, _mem_map(self->g, 0, 2 * RAM_SIZE, 0));
+	/* Same addresses, different guests, different memory. */
+	ASSERT_EQ(0, _sim_add_ram(sg2, memfd2, 0, 0x10000, 0x100000));
+	self->ram[0] = 0x11;
+	mfd = _mem_map(self->g, 0, 0x1000, 0);
+	ASSERT_LE(0, mfd);
+	p = mmap(NULL, 0x1000, PROT_READ, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0x11, p[0]);
+	munmap(p, 0x1000);
+	close(mfd);
+	close(sg2);
+	close(memfd2);
+}
+
+/* ---- Ranges and the request channel ---- */
+
+TEST_F(sim, unclaimed_reads_all_ones)
+{
+	uint64_t data = 0;
+	uint32_t res;
+
+	ASSERT_EQ(0, _access(self->sg, 0, false, 0x20000000, 4, &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_UNCLAIMED, res);
+	EXPECT_EQ(0xffffffffULL, data);
+	ASSERT_EQ(0, _access(self->sg, 0, false, 0x20000000, 8, &data, &res));
+	EXPECT_EQ(~0ULL, data);
+	/* Straddling the end of a claimed range is not claimed. */
+	ASSERT_EQ(0, _access(self->sg, 0, false, MMIO_BASE + MMIO_SIZE - 2, 4,
+			     &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_UNCLAIMED, res);
+}
+
+TEST_F(sim, claim_errors)
+{
+	EXPECT_EQ(-EEXIST, _claim(self->g, 0, MMIO_BASE + 0x800, 0x1000));
+	EXPECT_EQ(-EEXIST, _claim(self->g, 0, MMIO_BASE - 0x10, 0x11));
+	EXPECT_EQ(0, _claim(self->g, 0, MMIO_BASE - 0x10, 0x10));
+	EXPECT_EQ(-EINVAL, _claim(self->g, 0, 0x1000, 0));
+	EXPECT_EQ(-EINVAL, _claim(self->g, 0, ~0ULL, 2));
+	/* PIO is a separate space. */
+	EXPECT_EQ(0, _claim(self->g, VIRTBE_RANGE_PIO, MMIO_BASE, 0x10));
+	EXPECT_EQ(-ENOENT, _claim(self->g, VIRTBE_RANGE_RELEASE, MMIO_BASE,
+				  0x10));
+	EXPECT_EQ(0, _claim(self->g, VIRTBE_RANGE_RELEASE | VIRTBE_RANGE_PIO,
+			    MMIO_BASE, 0x10));
+	EXPECT_EQ(0, _claim(self->g, VIRTBE_RANGE_RELEASE, MMIO_BASE,
+			    MMIO_SIZE));
+	/* Released: reads are all-ones again. */
+	{
+		uint64_t data = 0;
+		uint32_t res;
+
+		ASSERT_EQ(0, _access(self->sg, 0, false, MMIO_BASE, 4, &data,
+				     &res));
+		EXPECT_EQ(VIRTBE_SIM_RESULT_UNCLAIMED, res);
+	}
+}
+
+TEST_F(sim, request_round_trip)
+{
+	struct vcpu_thread t = {
+		.sg = self->sg, .vcpu = 2, .addr = MMIO_BASE + 0x70, .len = 4,
+	};
+	struct virtbe_request req;
+	struct virtbe_stats st;
+
+	ASSERT_EQ(0, vcpu_start(&t));
+	ASSERT_EQ(0, read_request(self->g, &req, 2000));
+	EXPECT_EQ(sizeof(req), req.size);
+	EXPECT_EQ(0, req.flags);
+	EXPECT_EQ(2, req.vcpu);
+	EXPECT_EQ(4, req.len);
+	EXPECT_EQ(MMIO_BASE + 0x70, req.addr);
+	EXPECT_EQ(0, req.data);
+	EXPECT_NE(0, req.id);
+	/* Upper bytes beyond the access length are dropped. */
+	ASSERT_EQ(0, complete_request(self->g, req.id, 0xaabbccdd11223344ULL));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(VIRTBE_SIM_RESULT_BACKEND, t.result);
+	EXPECT_EQ(0x11223344ULL, t.data);
+	/* The id is now stale. */
+	EXPECT_EQ(-ENOENT, complete_request(self->g, req.id, 0));
+
+	/* A write. */
+	t.write = true;
+	t.len = 2;
+	t.data = 0x12345678;
+	ASSERT_EQ(0, vcpu_start(&t));
+	ASSERT_EQ(0, read_request(self->g, &req, 2000));
+	EXPECT_EQ(VIRTBE_REQ_WRITE, req.flags);
+	EXPECT_EQ(0x5678, req.data);
+	ASSERT_EQ(0, complete_request(self->g, req.id, 0));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_BACKEND, t.result);
+
+	ASSERT_EQ(0, _get_stats(self->g, &st));
+	EXPECT_EQ(2, st.out_requests);
+	EXPECT_EQ(2, st.out_completions);
+	EXPECT_EQ(0, st.out_timeouts);
+}
+
+TEST_F(sim, request_pio)
+{
+	struct vcpu_thread t = {
+		.sg = self->sg, .vcpu = 0, .pio = true, .addr = 0x60, .len = 1,
+	};
+	struct virtbe_request req;
+
+	/* Unclaimed port. */
+	ASSERT_EQ(0, vcpu_start(&t));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_UNCLAIMED, t.result);
+	EXPECT_EQ(0xff, t.data);
+	/* Claiming MMIO at that address does not claim the port. */
+	ASSERT_EQ(0, _claim(self->g, 0, 0x60, 8));
+	ASSERT_EQ(0, vcpu_start(&t));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_UNCLAIMED, t.result);
+	/* A claimed port reaches the channel flagged as PIO. */
+	ASSERT_EQ(0, _claim(self->g, VIRTBE_RANGE_PIO, 0x60, 8));
+	ASSERT_EQ(0, vcpu_start(&t));
+	ASSERT_EQ(0, read_request(self->g, &req, 2000));
+	EXPECT_EQ(VIRTBE_REQ_PIO, req.flags);
+	EXPECT_EQ(0x60, req.addr);
+	EXPECT_EQ(1, req.len);
+	ASSERT_EQ(0, complete_request(self->g, req.id, 0x1234));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_BACKEND, t.result);
+	EXPECT_EQ(0x34, t.data);
+}
+
+struct rt_ctx {
+	int sg, g;
+	uint32_t vcpu;
+	int iters;
+	int errors;
+};
+
+static void *rt_vcpu(void *arg)
+{
+	struct rt_ctx *c = arg;
+
+	for (int i = 0; i < c->iters; i++) {
+		uint64_t addr = MMIO_BASE + 0x100 + c->vcpu * 8, data = 0;
+		uint32_t res;
+
+		if (_access(c->sg, c->vcpu, false, addr, 8, &data, &res) ||
+		    res != VIRTBE_SIM_RESULT_BACKEND ||
+		    data != (addr ^ ((uint64_t)i << 32)))
+			__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST_F(sim, requests_from_concurrent_vcpus)
+{
+	const int iters = 200;
+	struct rt_ctx ctx[NR_VCPUS];
+	pthread_t th[NR_VCPUS];
+	int served[NR_VCPUS] = { 0 }, total = 0;
+	struct virtbe_request reqs[8];
+
+	for (int v = 0; v < NR_VCPUS; v++) {
+		ctx[v] = (struct rt_ctx) {
+			.sg = self->sg, .g = self->g, .vcpu = v, .iters = iters,
+		};
+		ASSERT_EQ(0, pthread_create(&th[v], NULL, rt_vcpu, &ctx[v]));
+	}
+	while (total < iters * NR_VCPUS) {
+		struct pollfd p = { .fd = self->g, .events = POLLIN };
+		ssize_t n;
+
+		ASSERT_EQ(1, poll(&p, 1, 5000));
+		n = read(self->g, reqs, sizeof(reqs));
+		ASSERT_LT(0, n);
+		ASSERT_EQ(0, n % sizeof(reqs[0]));
+		for (int i = 0; i < n / (ssize_t)sizeof(reqs[0]); i++) {
+			uint32_t v = reqs[i].vcpu;
+
+			ASSERT_LT(v, NR_VCPUS);
+			ASSERT_EQ(MMIO_BASE + 0x100 + v * 8, reqs[i].addr);
+			ASSERT_EQ(0, complete_request(self->g, reqs[i].id,
+				reqs[i].addr ^ ((uint64_t)served[v] << 32)));
+			served[v]++;
+			total++;
+		}
+	}
+	for (int v = 0; v < NR_VCPUS; v++) {
+		pthread_join(th[v], NULL);
+		EXPECT_EQ(0, ctx[v].errors);
+		EXPECT_EQ(iters, served[v]);
+	}
+}
+
+TEST_F(sim, read_write_channel_errors)
+{
+	struct vcpu_thread t = {
+		.sg = self->sg, .vcpu = 1, .addr = MMIO_BASE, .len = 4,
+	};
+	struct virtbe_request req;
+	struct virtbe_completion c;
+	uint8_t small[8];
+	int fl;
+
+	/* Nothing queued. */
+	fl = fcntl(self->g, F_GETFL);
+	ASSERT_EQ(0, fcntl(self->g, F_SETFL, fl | O_NONBLOCK));
+	EXPECT_EQ(-1, read(self->g, &req, sizeof(req)));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, fcntl(self->g, F_SETFL, fl));
+
+	ASSERT_EQ(0, vcpu_start(&t));
+	{
+		struct pollfd p = { .fd = self->g, .events = POLLIN };
+
+		ASSERT_EQ(1, poll(&p, 1, 2000));
+		EXPECT_TRUE(p.revents & POLLIN);
+		EXPECT_FALSE(p.revents & POLLHUP);
+	}
+	/* Too small a buffer, a bad buffer: the request stays queued. */
+	EXPECT_EQ(-1, read(self->g, small, sizeof(small)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, read(self->g, unmapped_ptr(), sizeof(req)));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(0, read_request(self->g, &req, 1000));
+
+	/* Bad completions change nothing. */
+	c = (struct virtbe_completion) { .size = sizeof(c), .id = req.id };
+	EXPECT_EQ(-1, write(self->g, &c, sizeof(c) - 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, write(self->g, unmapped_ptr(), sizeof(c)));
+	EXPECT_EQ(EFAULT, errno);
+	c.size = sizeof(c) + 8;
+	EXPECT_EQ(-1, write(self->g, &c, sizeof(c)));
+	EXPECT_EQ(EINVAL, errno);
+	c.size = sizeof(c);
+	c.flags = 1;
+	EXPECT_EQ(-1, write(self->g, &c, sizeof(c)));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	c.flags = 0;
+	c.__reserved = 1;
+	EXPECT_EQ(-1, write(self->g, &c, sizeof(c)));
+	EXPECT_EQ(EINVAL, errno);
+	c.__reserved = 0;
+	c.id = req.id + (1 << 12);
+	EXPECT_EQ(-1, write(self->g, &c, sizeof(c)));
+	EXPECT_EQ(ENOENT, errno);
+	c.id = 0;
+	EXPECT_EQ(-1, write(self->g, &c, sizeof(c)));
+	EXPECT_EQ(ENOENT, errno);
+	/* The real one. */
+	ASSERT_EQ(0, complete_request(self->g, req.id, 7));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(7, t.data);
+}
+
+TEST_F(sim, request_timeout)
+{
+	struct vcpu_thread t = {
+		.sg = self->sg, .vcpu = 0, .addr = MMIO_BASE + 8, .len = 4,
+	};
+	struct virtbe_request req;
+	struct virtbe_stats st;
+	uint64_t t0 = now_ns(), ms;
+
+	ASSERT_EQ(0, vcpu_start(&t));
+	ASSERT_EQ(0, read_request(self->g, &req, 2000));
+	/* Nobody answers. */
+	ASSERT_EQ(0, vcpu_join(&t));
+	ms = (now_ns() - t0) / 1000000;
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(VIRTBE_SIM_RESULT_ABORTED, t.result);
+	EXPECT_EQ(0xffffffffULL, t.data);
+	EXPECT_LE(TIMEOUT_MS - 20, ms);
+	EXPECT_GT(TIMEOUT_MS * 20, ms);
+	EXPECT_EQ(-ENOENT, complete_request(self->g, req.id, 1));
+	ASSERT_EQ(0, _get_stats(self->g, &st));
+	EXPECT_EQ(1, st.out_timeouts);
+	EXPECT_EQ(0, st.out_completions);
+
+	/* An unread request times out too. */
+	t.vcpu = 3;
+	ASSERT_EQ(0, vcpu_start(&t));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_ABORTED, t.result);
+	ASSERT_EQ(0, _get_stats(self->g, &st));
+	EXPECT_EQ(2, st.out_timeouts);
+}
+
+TEST_F(sim, close_with_requests_outstanding)
+{
+	struct vcpu_thread t[NR_VCPUS];
+	struct virtbe_request req;
+
+	for (int v = 0; v < NR_VCPUS; v++) {
+		t[v] = (struct vcpu_thread) {
+			.sg = self->sg, .vcpu = v, .addr = MMIO_BASE + 4 * v,
+			.len = 4,
+		};
+		ASSERT_EQ(0, vcpu_start(&t[v]));
+	}
+	/* Read one (in flight); leave the others queued. */
+	ASSERT_EQ(0, read_request(self->g, &req, 2000));
+	usleep(50000);
+	close(self->g);
+	self->g = -1;
+	for (int v = 0; v < NR_VCPUS; v++) {
+		ASSERT_EQ(0, vcpu_join(&t[v]));
+		EXPECT_EQ(0, t[v].ret);
+		/* Completed at close, or never claimed once detached. */
+		EXPECT_NE(VIRTBE_SIM_RESULT_BACKEND, t[v].result);
+		EXPECT_EQ(0xffffffffULL, t[v].data);
+	}
+}
+
+TEST_F(sim, guest_destroyed_while_attached)
+{
+	struct virtbe_sim_destroy d = { .size = sizeof(d) };
+	struct vcpu_thread t = {
+		.sg = self->sg, .vcpu = 1, .addr = MMIO_BASE, .len = 4,
+	};
+	struct virtbe_request req;
+	struct virtbe_stats st;
+	struct pollfd p = { .fd = self->g, .events = POLLIN };
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	ASSERT_EQ(0, vcpu_start(&t));
+	ASSERT_EQ(0, read_request(self->g, &req, 2000));
+	ASSERT_EQ(0, vbe_ioctl(self->sg, VIRTBE_SIM_DESTROY, &d));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_ABORTED, t.result);
+	ASSERT_EQ(1, poll(&p, 1, 1000));
+	EXPECT_TRUE(p.revents & POLLHUP);
+	EXPECT_EQ(0, read(self->g, &req, sizeof(req)));
+	EXPECT_EQ(-1, write(self->g, &(struct virtbe_completion){
+		.size = sizeof(struct virtbe_completion), .id = req.id },
+		sizeof(struct virtbe_completion)));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-ENODEV, _mem_map(self->g, 0, 0x1000, 0));
+	EXPECT_EQ(-ENODEV, _claim(self->g, 0, 0x0, 0x10));
+	EXPECT_EQ(-ENODEV, _ioeventfd(self->g, efd, MMIO_BASE, 4, 0, 0));
+	EXPECT_EQ(-ENODEV, _irqfd(self->g, efd, -1, VIRTBE_IRQ_EDGE, 1, 0));
+	ASSERT_EQ(0, _get_stats(self->g, &st));
+	EXPECT_EQ(1, st.out_aborted);
+	/* The frontend's fd is dead too. */
+	EXPECT_EQ(-ENODEV, _access(self->sg, 0, false, MMIO_BASE, 4, NULL,
+				   NULL));
+	close(efd);
+}
+
+/* ---- Kicks ---- */
+
+TEST_F(sim, kick_wildcard)
+{
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint64_t data = 3;
+	uint32_t res;
+	struct virtbe_stats st;
+
+	ASSERT_EQ(0, _ioeventfd(self->g, efd, MMIO_BASE + 0x50, 4, 0, 0));
+	ASSERT_EQ(0, _access(self->sg, 0, true, MMIO_BASE + 0x50, 4, &data,
+			     &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_IOEVENTFD, res);
+	data = 9;
+	ASSERT_EQ(0, _access(self->sg, 1, true, MMIO_BASE + 0x50, 4, &data,
+			     &res));
+	EXPECT_EQ(2, eventfd_wait(efd, 1000));
+	/* Another length does not match a len-4 ioeventfd. */
+	{
+		struct vcpu_thread t = {
+			.sg = self->sg, .vcpu = 0, .write = true,
+			.addr = MMIO_BASE + 0x50, .len = 2, .data = 1,
+		};
+		struct virtbe_request req;
+
+		ASSERT_EQ(0, vcpu_start(&t));
+		ASSERT_EQ(0, read_request(self->g, &req, 2000));
+		ASSERT_EQ(0, complete_request(self->g, req.id, 0));
+		ASSERT_EQ(0, vcpu_join(&t));
+	}
+	/* Reads are never kicks. */
+	EXPECT_EQ(-ETIMEDOUT, eventfd_wait(efd, 10));
+	ASSERT_EQ(0, _get_stats(self->g, &st));
+	EXPECT_EQ(2, st.out_kicks);
+	/* Deassign: now it goes to the channel. */
+	ASSERT_EQ(0, _ioeventfd(self->g, efd, MMIO_BASE + 0x50, 4,
+				VIRTBE_IOEVENTFD_DEASSIGN, 0));
+	EXPECT_EQ(-ENOENT, _ioeventfd(self->g, efd, MMIO_BASE + 0x50, 4,
+				      VIRTBE_IOEVENTFD_DEASSIGN, 0));
+	close(efd);
+}
+
+TEST_F(sim, kick_datamatch)
+{
+	int q0 = eventfd(0, EFD_CLOEXEC), q1 = eventfd(0, EFD_CLOEXEC);
+	uint64_t data;
+	uint32_t res;
+
+	ASSERT_EQ(0, _ioeventfd(self->g, q0, MMIO_BASE + 0x50, 4,
+				VIRTBE_IOEVENTFD_DATAMATCH, 0));
+	ASSERT_EQ(0, _ioeventfd(self->g, q1, MMIO_BASE + 0x50, 4,
+				VIRTBE_IOEVENTFD_DATAMATCH, 1));
+	/* Same register and value: conflict. */
+	EXPECT_EQ(-EEXIST, _ioeventfd(self->g, q1, MMIO_BASE + 0x50, 4,
+				      VIRTBE_IOEVENTFD_DATAMATCH, 1));
+	/* A wildcard on a datamatch register: conflict. */
+	EXPECT_EQ(-EEXIST, _ioeventfd(self->g, q1, MMIO_BASE + 0x50, 4, 0, 0));
+	/* Overlapping bytes: conflict. */
+	EXPECT_EQ(-EEXIST, _ioeventfd(self->g, q1, MMIO_BASE + 0x52, 2, 0, 0));
+	EXPECT_EQ(-EEXIST, _ioeventfd(self->g, q1, MMIO_BASE + 0x4c, 8, 0, 0));
+	EXPECT_EQ(0, _ioeventfd(self->g, q1, MMIO_BASE + 0x54, 4, 0, 0));
+	/* Bad lengths and values. */
+	EXPECT_EQ(-EINVAL, _ioeventfd(self->g, q1, MMIO_BASE + 0x60, 3, 0, 0));
+	EXPECT_EQ(-EINVAL, _ioeventfd(self->g, q1, MMIO_BASE + 0x60, 1,
+				      VIRTBE_IOEVENTFD_DATAMATCH, 0x100));
+	EXPECT_EQ(-EINVAL, _ioeventfd(self->g, q1, MMIO_BASE + 0x60, 0,
+				      VIRTBE_IOEVENTFD_DATAMATCH, 0));
+	EXPECT_EQ(-EINVAL, _ioeventfd(self->g, q1, MMIO_BASE + 0x60, 4, 0, 5));
+
+	data = 1;
+	ASSERT_EQ(0, _access(self->sg, 0, true, MMIO_BASE + 0x50, 4, &data,
+			     &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_IOEVENTFD, res);
+	EXPECT_EQ(1, eventfd_wait(q1, 1000));
+	EXPECT_EQ(-ETIMEDOUT, eventfd_wait(q0, 10));
+	data = 0;
+	ASSERT_EQ(0, _access(self->sg, 0, true, MMIO_BASE + 0x50, 4, &data,
+			     &res));
+	EXPECT_EQ(1, eventfd_wait(q0, 1000));
+	/* An unmatched value goes to the request channel. */
+	{
+		struct vcpu_thread t = {
+			.sg = self->sg, .vcpu = 0, .write = true,
+			.addr = MMIO_BASE + 0x50, .len = 4, .data = 2,
+		};
+		struct virtbe_request req;
+
+		ASSERT_EQ(0, vcpu_start(&t));
+		ASSERT_EQ(0, read_request(self->g, &req, 2000));
+		EXPECT_EQ(2, req.data);
+		ASSERT_EQ(0, complete_request(self->g, req.id, 0));
+		ASSERT_EQ(0, vcpu_join(&t));
+		EXPECT_EQ(VIRTBE_SIM_RESULT_BACKEND, t.result);
+	}
+	close(q0);
+	close(q1);
+}
+
+TEST_F(sim, kick_before_registration_is_not_lost)
+{
+	struct vcpu_thread t = {
+		.sg = self->sg, .vcpu = 2, .write = true,
+		.addr = MMIO_BASE + 0x50, .len = 4, .data = 0,
+	};
+	int efd = eventfd(0, EFD_CLOEXEC);
+	struct virtbe_stats st;
+	struct pollfd p = { .fd = self->g, .events = POLLIN };
+
+	ASSERT_EQ(0, vcpu_start(&t));
+	/* The kick waits, unread, in the channel. */
+	ASSERT_EQ(1, poll(&p, 1, 2000));
+	ASSERT_EQ(0, _ioeventfd(self->g, efd, MMIO_BASE + 0x50, 4,
+				VIRTBE_IOEVENTFD_DATAMATCH, 0));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_BACKEND, t.result);
+	EXPECT_EQ(1, eventfd_wait(efd, 1000));
+	ASSERT_EQ(0, _get_stats(self->g, &st));
+	EXPECT_EQ(1, st.out_kicks_replayed);
+	EXPECT_EQ(0, st.out_timeouts);
+	close(efd);
+}
+
+TEST_F(sim, ioeventfd_outlives_closed_eventfd)
+{
+	int efd = eventfd(0, EFD_CLOEXEC);
+	uint64_t data = 0;
+	uint32_t res;
+
+	ASSERT_EQ(0, _ioeventfd(self->g, efd, MMIO_BASE + 0x50, 4, 0, 0));
+	close(efd);
+	/* The kick still completes; the kernel holds the eventfd. */
+	ASSERT_EQ(0, _access(self->sg, 0, true, MMIO_BASE + 0x50, 4, &data,
+			     &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_IOEVENTFD, res);
+}
+
+/* ---- Interrupts ---- */
+
+TEST_F(sim, irq_edge)
+{
+	int call = eventfd(0, EFD_CLOEXEC), fe = eventfd(0, EFD_CLOEXEC);
+	struct virtbe_sim_irq_state st;
+	struct virtbe_stats s;
+
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_EDGE, 5, fe));
+	ASSERT_EQ(0, _irqfd(self->g, call, -1, VIRTBE_IRQ_EDGE, 5, 0));
+	EXPECT_EQ(-EBUSY, _irqfd(self->g, call, -1, VIRTBE_IRQ_EDGE, 6, 0));
+	eventfd_kick(call);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	eventfd_kick(call);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_EDGE, 5, false, &st));
+	EXPECT_EQ(2, st.out_count);
+	EXPECT_EQ(0, st.out_level);
+	ASSERT_EQ(0, _get_stats(self->g, &s));
+	EXPECT_EQ(2, s.out_irqs);
+	/* Deassign: no more interrupts. */
+	ASSERT_EQ(0, _irqfd(self->g, call, -1, VIRTBE_IRQ_EDGE, 5,
+			    VIRTBE_IRQFD_DEASSIGN));
+	EXPECT_EQ(-ENOENT, _irqfd(self->g, call, -1, VIRTBE_IRQ_EDGE, 5,
+				  VIRTBE_IRQFD_DEASSIGN));
+	eventfd_kick(call);
+	EXPECT_EQ(-ETIMEDOUT, eventfd_wait(fe, 50));
+	close(call);
+	close(fe);
+}
+
+TEST_F(sim, irq_pending_signal_delivered_at_assign)
+{
+	int call = eventfd(0, EFD_CLOEXEC), fe = eventfd(0, EFD_CLOEXEC);
+
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_EDGE, 9, fe));
+	eventfd_kick(call);
+	ASSERT_EQ(0, _irqfd(self->g, call, -1, VIRTBE_IRQ_EDGE, 9, 0));
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	close(call);
+	close(fe);
+}
+
+TEST_F(sim, irq_level_resample)
+{
+	int call = eventfd(0, EFD_CLOEXEC), rs = eventfd(0, EFD_CLOEXEC);
+	int fe = eventfd(0, EFD_CLOEXEC);
+	struct virtbe_sim_irq_state st;
+
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_LEVEL, 7, fe));
+	EXPECT_EQ(-EINVAL, _irqfd(self->g, call, -1, VIRTBE_IRQ_LEVEL, 7, 0));
+	EXPECT_EQ(-EINVAL, _irqfd(self->g, call, rs, VIRTBE_IRQ_EDGE, 7, 0));
+	ASSERT_EQ(0, _irqfd(self->g, call, rs, VIRTBE_IRQ_LEVEL, 7, 0));
+	eventfd_kick(call);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 7, false, &st));
+	EXPECT_EQ(1, st.out_level);
+	EXPECT_EQ(1, st.out_count);
+	/* Raising an asserted line is not a new interrupt. */
+	eventfd_kick(call);
+	EXPECT_EQ(-ETIMEDOUT, eventfd_wait(fe, 50));
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 7, false, &st));
+	EXPECT_EQ(1, st.out_count);
+	EXPECT_EQ(-ETIMEDOUT, eventfd_wait(rs, 10));
+	/* EOI lowers the line and resamples. */
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 7, true, &st));
+	EXPECT_EQ(0, st.out_level);
+	EXPECT_EQ(1, eventfd_wait(rs, 1000));
+	/* The daemon still has work: it raises the line again. */
+	eventfd_kick(call);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 7, false, &st));
+	EXPECT_EQ(1, st.out_level);
+	EXPECT_EQ(2, st.out_count);
+	/* EOI of a line that is low resamples nothing. */
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 7, true, &st));
+	EXPECT_EQ(1, eventfd_wait(rs, 1000));
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 7, true, &st));
+	EXPECT_EQ(-ETIMEDOUT, eventfd_wait(rs, 50));
+	close(call);
+	close(rs);
+	close(fe);
+}
+
+TEST_F(sim, irq_evtchn)
+{
+	int call = eventfd(0, EFD_CLOEXEC), fe = eventfd(0, EFD_CLOEXEC);
+	struct virtbe_sim_irq_state st;
+
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_EVTCHN, 3, fe));
+	ASSERT_EQ(0, _irqfd(self->g, call, -1, VIRTBE_IRQ_EVTCHN, 3, 0));
+	eventfd_kick(call);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_EVTCHN, 3, false, &st));
+	EXPECT_EQ(1, st.out_count);
+	/* Line 3 is a different interrupt. */
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_EDGE, 3, false, &st));
+	EXPECT_EQ(0, st.out_count);
+	close(call);
+	close(fe);
+}
+
+TEST_F(sim, irq_errors)
+{
+	int call = eventfd(0, EFD_CLOEXEC);
+	struct virtbe_irqfd i = {
+		.size = sizeof(i), .fd = call, .resamplefd = -1,
+		.type = VIRTBE_IRQ_MSI, .msi_addr = 0xfee00000, .msi_data = 1,
+	};
+
+	/* The simulator has no MSI. */
+	EXPECT_EQ(-EOPNOTSUPP, vbe_ioctl(self->g, VIRTBE_IRQFD, &i));
+	i.type = VIRTBE_IRQ_EDGE;
+	EXPECT_EQ(-EINVAL, vbe_ioctl(self->g, VIRTBE_IRQFD, &i));
+	EXPECT_EQ(-EINVAL, _irqfd(self->g, call, -1, 0, 1, 0));
+	EXPECT_EQ(-EINVAL, _irqfd(self->g, call, -1, 99, 1, 0));
+	EXPECT_EQ(-EINVAL, _irqfd(self->g, call, -1, VIRTBE_IRQ_EDGE, 1024, 0));
+	EXPECT_EQ(-EINVAL, _irqfd(self->g, call, -1, VIRTBE_IRQ_EVTCHN, 5000,
+				  0));
+	EXPECT_EQ(0, _irqfd(self->g, call, -1, VIRTBE_IRQ_EDGE, 1023, 0));
+	close(call);
+}
+
+TEST_F(sim, irqfd_removed_when_eventfd_closed)
+{
+	int fds[1024], extra;
+	struct rlimit rl = { .rlim_cur = 4096, .rlim_max = 4096 };
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	for (int i = 0; i < 1024; i++) {
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, _irqfd(self->g, fds[i], -1, VIRTBE_IRQ_EDGE,
+				    i % 1024, 0));
+	}
+	extra = eventfd(0, EFD_CLOEXEC);
+	EXPECT_EQ(-ENOSPC, _irqfd(self->g, extra, -1, VIRTBE_IRQ_EDGE, 1, 0));
+	for (int i = 0; i < 1024; i++)
+		close(fds[i]);
+	/* EPOLLHUP removes them asynchronously. */
+	for (int tries = 0; tries < 200; tries++) {
+		if (!_irqfd(self->g, extra, -1, VIRTBE_IRQ_EDGE, 1, 0))
+			break;
+		usleep(10000);
+	}
+	EXPECT_EQ(0, _irqfd(self->g, extra, -1, VIRTBE_IRQ_EDGE, 1,
+			    VIRTBE_IRQFD_DEASSIGN));
+	close(extra);
+}
+
+TEST_F(sim, irqfd_chained_eventfds)
+{
+	/* The frontend's eventfd is the irqfd's own: must not deadlock. */
+	int call = eventfd(0, EFD_CLOEXEC);
+	struct virtbe_sim_irq_state st;
+
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_EDGE, 4, call));
+	ASSERT_EQ(0, _irqfd(self->g, call, -1, VIRTBE_IRQ_EDGE, 4, 0));
+	eventfd_kick(call);
+	usleep(100000);
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_EDGE, 4, false, &st));
+	EXPECT_LE(1, st.out_count);
+	/* Unbind before close: it would ping-pong forever otherwise. */
+	{
+		struct virtbe_sim_bind_irq b = {
+			.size = sizeof(b), .flags = VIRTBE_SIM_BIND_IRQ_UNBIND,
+			.type = VIRTBE_IRQ_EDGE, .irq = 4,
+		};
+
+		ASSERT_EQ(0, vbe_ioctl(self->sg, VIRTBE_SIM_BIND_IRQ, &b));
+	}
+	close(call);
+}
+
+/* ---- Fault injection ---- */
+
+TEST_F(sim, fault_drop_and_delay_irq)
+{
+	int call = eventfd(0, EFD_CLOEXEC), fe = eventfd(0, EFD_CLOEXEC);
+	uint64_t t0;
+
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_EDGE, 2, fe));
+	ASSERT_EQ(0, _irqfd(self->g, call, -1, VIRTBE_IRQ_EDGE, 2, 0));
+	ASSERT_EQ(0, _sim_fault(self->sg, VIRTBE_SIM_FAULT_DROP_IRQ, 1));
+	eventfd_kick(call);
+	EXPECT_EQ(-ETIMEDOUT, eventfd_wait(fe, 50));
+	eventfd_kick(call);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+
+	ASSERT_EQ(0, _sim_fault(self->sg, VIRTBE_SIM_FAULT_DELAY_IRQ, 200));
+	t0 = now_ns();
+	eventfd_kick(call);
+	EXPECT_EQ(1, eventfd_wait(fe, 3000));
+	EXPECT_LE(150, (now_ns() - t0) / 1000000);
+	EXPECT_EQ(-EINVAL, _sim_fault(self->sg, VIRTBE_SIM_FAULT_DELAY_IRQ,
+				      10001));
+	EXPECT_EQ(-EINVAL, _sim_fault(self->sg, 77, 1));
+	close(call);
+	close(fe);
+}
+
+TEST_F(sim, fault_delay_completion)
+{
+	struct vcpu_thread t = {
+		.sg = self->sg, .vcpu = 0, .addr = MMIO_BASE, .len = 4,
+	};
+	struct virtbe_request req;
+	uint64_t t0;
+
+	ASSERT_EQ(0, _sim_fault(self->sg, VIRTBE_SIM_FAULT_DELAY_COMPLETION,
+				150));
+	ASSERT_EQ(0, vcpu_start(&t));
+	ASSERT_EQ(0, read_request(self->g, &req, 2000));
+	t0 = now_ns();
+	ASSERT_EQ(0, complete_request(self->g, req.id, 42));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_LE(120, (now_ns() - t0) / 1000000);
+	EXPECT_EQ(42, t.data);
+}
+
+TEST_F(sim, fault_drop_event)
+{
+	struct virtbe_stats st;
+	uint64_t data = 0;
+	uint32_t res;
+
+	ASSERT_EQ(0, _sim_fault(self->sg, VIRTBE_SIM_FAULT_DROP_EVENT, 1));
+	ASSERT_EQ(0, _access(self->sg, 0, false, MMIO_BASE, 4, &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_ABORTED, res);
+	EXPECT_EQ(0xffffffffULL, data);
+	ASSERT_EQ(0, _get_stats(self->g, &st));
+	EXPECT_EQ(0, st.out_requests);
+}
+
+/* ---- Module lifetime ---- */
+
+TEST_F(sim, module_unload_refused_while_in_use)
+{
+	if (access("/sys/module/virtbe_sim", F_OK))
+		SKIP(return, "virtbe_sim is not a loaded module here");
+	errno = 0;
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "virtbe_sim", O_NONBLOCK));
+	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "virtbe", O_NONBLOCK));
+	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	/* Still working. */
+	EXPECT_EQ(0, access("/dev/virtbe", F_OK));
+}
+
+TEST_HARNESS_MAIN
