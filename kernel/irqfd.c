@@ -145,9 +145,9 @@ static int virtbe_irqfd_check(struct virtbe_guest *g,
 
 	if (!cmd->type || cmd->type >= ARRAY_SIZE(feature))
 		return -EINVAL;
-	if ((cmd->type == VIRTBE_IRQ_LEVEL) != (cmd->resamplefd >= 0))
-		return -EINVAL;
-	if (cmd->type != VIRTBE_IRQ_LEVEL && cmd->resamplefd != -1)
+	/* Level interrupts need a resample eventfd, others take -1. */
+	if (cmd->type == VIRTBE_IRQ_LEVEL ? cmd->resamplefd < 0 :
+	    cmd->resamplefd != -1)
 		return -EINVAL;
 	if (cmd->type == VIRTBE_IRQ_MSI ? cmd->irq :
 	    (cmd->msi_addr || cmd->msi_data))

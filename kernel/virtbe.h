@@ -8,6 +8,7 @@
 #define _VIRTBE_H
 
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/eventfd.h>
 #include <linux/hashtable.h>
 #include <linux/kref.h>
@@ -24,11 +25,11 @@
 
 /* vCPU index bits in a request id; the rest is a sequence number. */
 #define VIRTBE_ID_VCPU_BITS	12
-#define VIRTBE_MAX_VCPUS	(1U << VIRTBE_ID_VCPU_BITS)
+#define VIRTBE_MAX_VCPUS	BIT(VIRTBE_ID_VCPU_BITS)
 #define VIRTBE_MAX_RANGES	64
 #define VIRTBE_MAX_IOEVENTFDS	8192
 #define VIRTBE_MAX_IRQFDS	1024
-#define VIRTBE_MAX_MEM_PAGES	(1UL << 24)	/* 64 GiB of 4 KiB pages */
+#define VIRTBE_MAX_MEM_PAGES	BIT(24)		/* 64 GiB of 4 KiB pages */
 #define VIRTBE_DEFAULT_TIMEOUT_MS 1000
 #define VIRTBE_MAX_TIMEOUT_MS	60000
 #define VIRTBE_IOEV_HASH_BITS	10
@@ -195,12 +196,12 @@ struct virtbe_guest {
 	u64 guest_id;
 	u32 nr_vcpus;
 
-	struct mutex lock;
+	struct mutex lock;		/* configuration and teardown */
 	bool dead;
 	bool detached;
 	unsigned long timeout;
 
-	spinlock_t req_lock;
+	spinlock_t req_lock;		/* request slots and queue */
 	bool gone;
 	struct list_head req_queue;
 	struct virtbe_ioreq *reqs;
@@ -215,7 +216,7 @@ struct virtbe_guest {
 	unsigned int nr_ioevs;
 	DECLARE_HASHTABLE(ioev_hash, VIRTBE_IOEV_HASH_BITS);
 
-	spinlock_t irqfd_lock;
+	spinlock_t irqfd_lock;		/* irqfd list, in wakeups */
 	struct list_head irqfds;
 	unsigned int nr_irqfds;
 

@@ -86,7 +86,7 @@ struct sim_irq {
  * @delay_work: delivers a completion late (fault injection)
  */
 struct sim_vcpu {
-	struct mutex lock;
+	struct mutex lock;		/* one access at a time */
 	wait_queue_head_t wq;
 	bool busy;
 	bool done;
@@ -126,11 +126,11 @@ struct sim_guest {
 	u32 nr_vcpus;
 	struct sim_vcpu *vcpus;
 
-	struct mutex lock;
+	struct mutex lock;		/* RAM regions */
 	struct sim_ram ram[SIM_MAX_RAM];
 	unsigned int nr_ram;
 
-	spinlock_t slock;
+	spinlock_t slock;		/* backend, ranges, interrupts */
 	bool destroyed;
 	struct virtbe_guest *be;
 	struct sim_range ranges[SIM_MAX_RANGES];
@@ -399,6 +399,7 @@ static void sim_release_range(struct virtbe_guest *g, bool pio, u64 addr,
 
 static void sim_vcpu_wake(struct sim_vcpu *v)
 {
+	/* Publish data and aborted before done; pairs with the waiters. */
 	smp_store_release(&v->done, true);
 	wake_up(&v->wq);
 }
@@ -635,6 +636,7 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 		goto out_unlock;
 	}
 
+	/* Acquire: data and aborted were written before done. */
 	ret = wait_event_killable(v->wq, smp_load_acquire(&v->done));
 	if (ret) {
 		/* v->busy stays set until the completion arrives. */
@@ -655,6 +657,7 @@ out_unlock:
 /* A completion for a vCPU whose waiter was killed: just clear busy. */
 static bool sim_vcpu_reclaim(struct sim_vcpu *v)
 {
+	/* Acquire pairs with sim_vcpu_wake(). */
 	if (v->busy && smp_load_acquire(&v->done))
 		v->busy = false;
 	return !v->busy;

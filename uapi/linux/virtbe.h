@@ -7,8 +7,9 @@
 #ifndef _UAPI_LINUX_VIRTBE_H
 #define _UAPI_LINUX_VIRTBE_H
 
-#include <linux/types.h>
+#include <linux/const.h>
 #include <linux/ioctl.h>
+#include <linux/types.h>
 
 /**
  * DOC: General ioctl format
@@ -93,18 +94,18 @@ enum {
 };
 
 /* Features of a hypervisor backend (virtbe_info.out_hyp_features). */
-#define VIRTBE_HYP_F_MMIO		(1ULL << 0)
-#define VIRTBE_HYP_F_PIO		(1ULL << 1)
-#define VIRTBE_HYP_F_IRQ_EDGE		(1ULL << 2)
-#define VIRTBE_HYP_F_IRQ_LEVEL		(1ULL << 3)
-#define VIRTBE_HYP_F_IRQ_EVTCHN		(1ULL << 4)
-#define VIRTBE_HYP_F_IRQ_MSI		(1ULL << 5)
+#define VIRTBE_HYP_F_MMIO		_BITULL(0)
+#define VIRTBE_HYP_F_PIO		_BITULL(1)
+#define VIRTBE_HYP_F_IRQ_EDGE		_BITULL(2)
+#define VIRTBE_HYP_F_IRQ_LEVEL		_BITULL(3)
+#define VIRTBE_HYP_F_IRQ_EVTCHN		_BITULL(4)
+#define VIRTBE_HYP_F_IRQ_MSI		_BITULL(5)
 
 /* Features of the core (virtbe_info.out_features). */
-#define VIRTBE_F_REQUEST_CHANNEL	(1ULL << 0)
-#define VIRTBE_F_IOEVENTFD		(1ULL << 1)
-#define VIRTBE_F_IRQFD			(1ULL << 2)
-#define VIRTBE_F_MEM_FD			(1ULL << 3)
+#define VIRTBE_F_REQUEST_CHANNEL	_BITULL(0)
+#define VIRTBE_F_IOEVENTFD		_BITULL(1)
+#define VIRTBE_F_IRQFD			_BITULL(2)
+#define VIRTBE_F_MEM_FD			_BITULL(3)
 
 /**
  * struct virtbe_info - VIRTBE_GET_INFO, on /dev/virtbe or a guest fd
@@ -131,6 +132,7 @@ struct virtbe_info {
 	__aligned_u64 out_hyps;
 	__aligned_u64 out_hyp_features;
 };
+
 #define VIRTBE_GET_INFO _IO(VIRTBE_TYPE, VIRTBE_CMD_GET_INFO)
 
 /**
@@ -160,10 +162,11 @@ struct virtbe_attach {
 	__u32 out_nr_vcpus;
 	__u32 __reserved;
 };
+
 #define VIRTBE_ATTACH _IO(VIRTBE_TYPE, VIRTBE_CMD_ATTACH)
 
 /* Map the window read-only: a PROT_WRITE mapping of the memory fd fails. */
-#define VIRTBE_MEM_MAP_RDONLY (1U << 0)
+#define VIRTBE_MEM_MAP_RDONLY _BITUL(0)
 
 /**
  * struct virtbe_mem_map - VIRTBE_MEM_MAP, on a guest fd
@@ -189,12 +192,13 @@ struct virtbe_mem_map {
 	__aligned_u64 len;
 	__aligned_u64 __reserved;
 };
+
 #define VIRTBE_MEM_MAP _IO(VIRTBE_TYPE, VIRTBE_CMD_MEM_MAP)
 
 /* The range is in port I/O space (hypervisors with VIRTBE_HYP_F_PIO). */
-#define VIRTBE_RANGE_PIO (1U << 0)
+#define VIRTBE_RANGE_PIO _BITUL(0)
 /* Release a range claimed earlier with exactly the same addr and len. */
-#define VIRTBE_RANGE_RELEASE (1U << 1)
+#define VIRTBE_RANGE_RELEASE _BITUL(1)
 
 /**
  * struct virtbe_range - VIRTBE_CLAIM_RANGE, on a guest fd
@@ -213,14 +217,15 @@ struct virtbe_range {
 	__aligned_u64 addr;
 	__aligned_u64 len;
 };
+
 #define VIRTBE_CLAIM_RANGE _IO(VIRTBE_TYPE, VIRTBE_CMD_CLAIM_RANGE)
 
 /* Signal only when the written value equals @datamatch. */
-#define VIRTBE_IOEVENTFD_DATAMATCH (1U << 0)
+#define VIRTBE_IOEVENTFD_DATAMATCH _BITUL(0)
 /* @addr is a port I/O address. */
-#define VIRTBE_IOEVENTFD_PIO (1U << 1)
+#define VIRTBE_IOEVENTFD_PIO _BITUL(1)
 /* Remove the ioeventfd matching fd, addr, len, flags and datamatch. */
-#define VIRTBE_IOEVENTFD_DEASSIGN (1U << 2)
+#define VIRTBE_IOEVENTFD_DEASSIGN _BITUL(2)
 
 /**
  * struct virtbe_ioeventfd - VIRTBE_IOEVENTFD, on a guest fd
@@ -248,6 +253,7 @@ struct virtbe_ioeventfd {
 	__aligned_u64 datamatch;
 	__aligned_u64 __reserved;
 };
+
 #define VIRTBE_IOEVENTFD _IO(VIRTBE_TYPE, VIRTBE_CMD_IOEVENTFD)
 
 /* Interrupt kinds (struct virtbe_irqfd.type). */
@@ -257,7 +263,7 @@ struct virtbe_ioeventfd {
 #define VIRTBE_IRQ_MSI		4	/* message: @msi_addr, @msi_data */
 
 /* Remove the irqfd bound to @fd. */
-#define VIRTBE_IRQFD_DEASSIGN (1U << 0)
+#define VIRTBE_IRQFD_DEASSIGN _BITUL(0)
 
 /**
  * struct virtbe_irqfd - VIRTBE_IRQFD, on a guest fd
@@ -288,6 +294,7 @@ struct virtbe_irqfd {
 	__u32 msi_data;
 	__u32 __reserved;
 };
+
 #define VIRTBE_IRQFD _IO(VIRTBE_TYPE, VIRTBE_CMD_IRQFD)
 
 /**
@@ -313,6 +320,7 @@ struct virtbe_stats {
 	__aligned_u64 out_kicks_replayed;
 	__aligned_u64 out_irqs;
 };
+
 #define VIRTBE_GET_STATS _IO(VIRTBE_TYPE, VIRTBE_CMD_GET_STATS)
 
 /**
@@ -336,8 +344,8 @@ struct virtbe_stats {
  */
 
 /* virtbe_request.flags */
-#define VIRTBE_REQ_WRITE (1U << 0)	/* a write; else a read */
-#define VIRTBE_REQ_PIO (1U << 1)	/* port I/O; else MMIO */
+#define VIRTBE_REQ_WRITE _BITUL(0)	/* a write; else a read */
+#define VIRTBE_REQ_PIO _BITUL(1)	/* port I/O; else MMIO */
 
 /**
  * struct virtbe_request - a guest access, read() from a guest fd
@@ -405,6 +413,7 @@ struct virtbe_sim_create {
 	__u32 __reserved;
 	__aligned_u64 out_guest_id;
 };
+
 #define VIRTBE_SIM_CREATE _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_CREATE)
 
 /**
@@ -429,11 +438,12 @@ struct virtbe_sim_ram {
 	__aligned_u64 len;
 	__aligned_u64 offset;
 };
+
 #define VIRTBE_SIM_ADD_RAM _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_ADD_RAM)
 
 /* virtbe_sim_access.flags */
-#define VIRTBE_SIM_ACCESS_WRITE (1U << 0)
-#define VIRTBE_SIM_ACCESS_PIO (1U << 1)
+#define VIRTBE_SIM_ACCESS_WRITE _BITUL(0)
+#define VIRTBE_SIM_ACCESS_PIO _BITUL(1)
 
 /* virtbe_sim_access.out_result */
 #define VIRTBE_SIM_RESULT_BACKEND	0	/* answered through the channel */
@@ -468,10 +478,11 @@ struct virtbe_sim_access {
 	__u32 out_result;
 	__u32 __reserved;
 };
+
 #define VIRTBE_SIM_ACCESS _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_ACCESS)
 
 /* Unbind the eventfd bound to (type, irq). */
-#define VIRTBE_SIM_BIND_IRQ_UNBIND (1U << 0)
+#define VIRTBE_SIM_BIND_IRQ_UNBIND _BITUL(0)
 
 /**
  * struct virtbe_sim_bind_irq - VIRTBE_SIM_BIND_IRQ, on a sim guest fd
@@ -495,10 +506,11 @@ struct virtbe_sim_bind_irq {
 	__s32 fd;
 	__u32 __reserved;
 };
+
 #define VIRTBE_SIM_BIND_IRQ _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_BIND_IRQ)
 
 /* Acknowledge (EOI) the line before reading its state. */
-#define VIRTBE_SIM_IRQ_EOI (1U << 0)
+#define VIRTBE_SIM_IRQ_EOI _BITUL(0)
 
 /**
  * struct virtbe_sim_irq_state - VIRTBE_SIM_IRQ_STATE, on a sim guest fd
@@ -522,6 +534,7 @@ struct virtbe_sim_irq_state {
 	__u32 __reserved;
 	__aligned_u64 out_count;
 };
+
 #define VIRTBE_SIM_IRQ_STATE _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_IRQ_STATE)
 
 /* Faults (struct virtbe_sim_fault.fault). */
@@ -549,6 +562,7 @@ struct virtbe_sim_fault {
 	__u32 fault;
 	__u32 arg;
 };
+
 #define VIRTBE_SIM_FAULT _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_FAULT)
 
 /**
@@ -564,6 +578,7 @@ struct virtbe_sim_destroy {
 	__u32 size;
 	__u32 flags;
 };
+
 #define VIRTBE_SIM_DESTROY _IO(VIRTBE_TYPE, VIRTBE_CMD_SIM_DESTROY)
 
 #endif /* _UAPI_LINUX_VIRTBE_H */
