@@ -1,0 +1,809 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR MIT)
+/*
+ * vbe-blk: a virtio-blk device backed by a file, written only against
+ * libvirtbe: it runs unchanged on every hypervisor virtbe supports.
+ *
+ *   vbe-blk --hyp sim|xen --guest ID --base ADDR --irq N
+ *           --irq-type edge|level|evtchn --file PATH --mem GPA:LEN [...]
+ *   vbe-blk --dtb FILE [--guest ID]
+ *
+ * One thread, one epoll loop over the guest fd (trapped register
+ * accesses), each device's kick eventfd, the resample eventfd of level
+ * interrupts and a signalfd (SIGTERM, SIGINT).  It exits cleanly (status 0)
+ * on those signals and when the guest goes away.
+ *
+ * Copyright (C) 2026 The virtbe authors
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+
+#include <virtbe/virtbe.h>
+
+#define MAX_DEVS 16
+#define MAX_MEM 16
+#define QUEUE_SIZE 256
+#define SEG_MAX 126			/* data segments per request */
+#define IOV_MAX_REQ (SEG_MAX + 2)	/* + header + status */
+#define SECTOR 512ULL
+#define DEFAULT_SIZE 0x200
+
+struct blk {
+	int index;
+	uint64_t base, size;
+	uint32_t irq_type, irq;
+	uint64_t msi_addr;
+	uint32_t msi_data;
+	const char *path;
+	bool ro;
+	char serial[VIRTIO_BLK_ID_BYTES];
+
+	int fd;
+	uint64_t sectors;
+	struct vbe_dev *dev;
+	struct vbe_vq *vq;
+	uint64_t requests;
+};
+
+struct config {
+	int hyp;
+	uint64_t guest_id;
+	bool have_guest;
+	uint32_t timeout_ms;
+	unsigned int nmem;
+	uint64_t mem[MAX_MEM][2];
+	unsigned int ndevs;
+	struct blk devs[MAX_DEVS];
+};
+
+static bool verbose;
+
+static void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void vlog(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!verbose)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+}
+
+static void err(const char *what, int ret)
+{
+	fprintf(stderr, "vbe-blk: %s: %s\n", what, strerror(-ret));
+}
+
+/* Requests */
+
+static const char *type_name(uint32_t type, char buf[16])
+{
+	switch (type) {
+	case VIRTIO_BLK_T_IN: return "IN";
+	case VIRTIO_BLK_T_OUT: return "OUT";
+	case VIRTIO_BLK_T_FLUSH: return "FLUSH";
+	case VIRTIO_BLK_T_GET_ID: return "GET_ID";
+	}
+	snprintf(buf, 16, "T%" PRIu32, type);
+	return buf;
+}
+
+static const char *status_name(uint8_t s)
+{
+	return s == VIRTIO_BLK_S_OK ? "OK" :
+	       s == VIRTIO_BLK_S_IOERR ? "IOERR" : "UNSUPP";
+}
+
+/*
+ * Copy @src (@n segments) into @dst, skipping @skip bytes and keeping
+ * @len bytes; returns the number of segments.
+ */
+static int iov_slice(struct iovec *dst, const struct iovec *src,
+		     unsigned int n, size_t skip, size_t len)
+{
+	unsigned int i;
+	int k = 0;
+	size_t l;
+
+	for (i = 0; i < n && len; i++) {
+		if (skip >= src[i].iov_len) {
+			skip -= src[i].iov_len;
+			continue;
+		}
+		l = src[i].iov_len - skip;
+		if (l > len)
+			l = len;
+		dst[k].iov_base = (char *)src[i].iov_base + skip;
+		dst[k].iov_len = l;
+		k++;
+		len -= l;
+		skip = 0;
+	}
+	return k;
+}
+
+/* preadv/pwritev the whole of @iov at @off; 0 or -errno. */
+static int rw_full(int fd, struct iovec *iov, int cnt, uint64_t off,
+		   bool write)
+{
+	ssize_t n;
+
+	while (cnt > 0) {
+		n = write ? pwritev(fd, iov, cnt, (off_t)off) :
+			    preadv(fd, iov, cnt, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;	/* end of file inside the disk */
+		off += (uint64_t)n;
+		while (cnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+static bool range_ok(const struct blk *b, uint64_t sector, uint64_t bytes)
+{
+	return bytes % SECTOR == 0 && sector <= b->sectors &&
+	       bytes / SECTOR <= b->sectors - sector;
+}
+
+/* Serve one request; returns the used length (bytes written + status). */
+static uint32_t blk_request(struct blk *b, const struct vbe_vq_elem *e)
+{
+	struct iovec *out = e->iov, *in = e->iov + e->out_num;
+	struct iovec data[IOV_MAX_REQ];
+	struct virtio_blk_outhdr hdr;
+	uint32_t type, written = 0;
+	uint64_t sector, len = 0;
+	uint8_t status = VIRTIO_BLK_S_OK;
+	char id[VIRTIO_BLK_ID_BYTES], tbuf[16];
+	int cnt, ret;
+
+	if (e->out_len < sizeof(hdr) || e->in_len < 1) {
+		vlog("blk%d: malformed request (out %u in %u bytes)\n",
+		     b->index, e->out_len, e->in_len);
+		return 0;
+	}
+	/* copy the header once: the guest may change it under us */
+	vbe_iov_to_buf(out, e->out_num, 0, &hdr, sizeof(hdr));
+	type = le32toh(hdr.type);
+	sector = le64toh(hdr.sector);
+
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		len = e->in_len - 1;
+		if (!range_ok(b, sector, len)) {
+			status = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		cnt = iov_slice(data, in, e->in_num, 0, len);
+		ret = rw_full(b->fd, data, cnt, sector * SECTOR, false);
+		if (ret)
+			status = VIRTIO_BLK_S_IOERR;
+		else
+			written = (uint32_t)len;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		len = e->out_len - sizeof(hdr);
+		if (b->ro || !range_ok(b, sector, len)) {
+			status = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		cnt = iov_slice(data, out, e->out_num, sizeof(hdr), len);
+		if (rw_full(b->fd, data, cnt, sector * SECTOR, true))
+			status = VIRTIO_BLK_S_IOERR;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		if (fdatasync(b->fd))
+			status = VIRTIO_BLK_S_IOERR;
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		len = e->in_len - 1;
+		if (len > sizeof(id))
+			len = sizeof(id);
+		memcpy(id, b->serial, sizeof(id));
+		written = (uint32_t)vbe_iov_from_buf(in, e->in_num, 0, id, len);
+		break;
+	default:
+		status = VIRTIO_BLK_S_UNSUPP;
+		break;
+	}
+	vbe_iov_from_buf(in, e->in_num, e->in_len - 1, &status, 1);
+	b->requests++;
+	vlog("blk%d: %-6s sector %-10" PRIu64 " len %-7" PRIu64 " -> %s\n",
+	     b->index, type_name(type, tbuf), sector, len,
+	     status_name(status));
+	return written + 1;
+}
+
+static void blk_process(struct blk *b)
+{
+	struct iovec iov[IOV_MAX_REQ];
+	struct vbe_vq_elem e;
+	bool pushed = false;
+	int ret;
+
+	if (!b->vq)
+		return;
+	for (;;) {
+		vbe_vq_disable_notify(b->vq);
+		while ((ret = vbe_vq_pop(b->vq, iov, IOV_MAX_REQ, &e)) == 1) {
+			vbe_vq_push(b->vq, e.head, blk_request(b, &e));
+			pushed = true;
+		}
+		if (ret == 0)
+			ret = vbe_vq_enable_notify(b->vq);
+		if (ret <= 0)
+			break;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "vbe-blk: blk%d: the driver broke the queue\n",
+			b->index);
+		vbe_dev_set_needs_reset(b->dev);
+	}
+	if (pushed && vbe_vq_need_notify(b->vq))
+		vbe_dev_notify_used(b->dev);
+}
+
+/* Device callbacks */
+
+static int blk_features_ok(struct vbe_dev *dev, uint64_t features)
+{
+	struct blk *b = vbe_dev_opaque(dev);
+
+	vlog("blk%d: features 0x%" PRIx64 " accepted\n", b->index, features);
+	return 0;
+}
+
+static void blk_driver_ok(struct vbe_dev *dev)
+{
+	struct blk *b = vbe_dev_opaque(dev);
+
+	vlog("blk%d: driver ready\n", b->index);
+}
+
+static void blk_reset(struct vbe_dev *dev)
+{
+	struct blk *b = vbe_dev_opaque(dev);
+
+	vlog("blk%d: reset\n", b->index);
+}
+
+static void blk_queue_ready(struct vbe_dev *dev, unsigned int q,
+			    struct vbe_vq *vq)
+{
+	struct blk *b = vbe_dev_opaque(dev);
+
+	b->vq = vq;
+	if (vq)
+		vlog("blk%d: queue %u ready, %u entries\n", b->index, q,
+		     vbe_vq_num(vq));
+	else
+		vlog("blk%d: queue %u stopped\n", b->index, q);
+}
+
+static void blk_queue_notify(struct vbe_dev *dev, unsigned int q)
+{
+	(void)q;
+	blk_process(vbe_dev_opaque(dev));
+}
+
+static const struct vbe_dev_ops blk_ops = {
+	.features_ok = blk_features_ok,
+	.driver_ok = blk_driver_ok,
+	.reset = blk_reset,
+	.queue_ready = blk_queue_ready,
+	.queue_notify = blk_queue_notify,
+};
+
+static int blk_setup(struct blk *b, struct vbe_guest *guest)
+{
+	struct virtio_blk_config cfg;
+	uint64_t features;
+	uint32_t cfg_len;
+	off_t end;
+	int ret;
+
+	b->fd = open(b->path, (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0) {
+		ret = -errno;
+		fprintf(stderr, "vbe-blk: %s: %s\n", b->path, strerror(-ret));
+		return ret;
+	}
+	end = lseek(b->fd, 0, SEEK_END);	/* files and block devices */
+	if (end < 0) {
+		ret = -errno;
+		err(b->path, ret);
+		return ret;
+	}
+	b->sectors = (uint64_t)end / SECTOR;
+
+	ret = vbe_dev_new(b->base, b->size, VIRTIO_ID_BLOCK, 1, QUEUE_SIZE,
+			  &b->dev);
+	if (ret) {
+		err("device", ret);
+		return ret;
+	}
+	features = (1ULL << VIRTIO_BLK_F_SEG_MAX) |
+		   (1ULL << VIRTIO_BLK_F_FLUSH) |
+		   (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
+		   (1ULL << VIRTIO_RING_F_EVENT_IDX) |
+		   (1ULL << VIRTIO_F_VERSION_1);
+	if (b->ro)
+		features |= 1ULL << VIRTIO_BLK_F_RO;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.capacity = htole64(b->sectors);
+	cfg.seg_max = htole32(SEG_MAX);
+	cfg_len = sizeof(cfg);
+	if (cfg_len > b->size - VBE_DEV_MIN_SIZE)
+		cfg_len = (uint32_t)(b->size - VBE_DEV_MIN_SIZE);
+
+	ret = vbe_dev_set_ops(b->dev, &blk_ops, b);
+	if (!ret)
+		ret = vbe_dev_set_features(b->dev, features);
+	if (!ret)
+		ret = vbe_dev_set_config(b->dev, &cfg, cfg_len);
+	if (!ret)
+		ret = vbe_dev_set_irq(b->dev, b->irq_type, b->irq, b->msi_addr,
+				      b->msi_data);
+	if (ret) {
+		err("device setup", ret);
+		return ret;
+	}
+	ret = vbe_dev_attach(b->dev, guest);
+	if (ret) {
+		err("attach device", ret);
+		return ret;
+	}
+	vlog("blk%d: %s, %" PRIu64 " sectors%s, registers 0x%" PRIx64
+	     "+0x%" PRIx64 ", irq %u type %u\n", b->index, b->path,
+	     b->sectors, b->ro ? " (read-only)" : "", b->base, b->size,
+	     b->irq, b->irq_type);
+	return 0;
+}
+
+/* Configuration */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vbe-blk --hyp sim|xen --guest ID --base ADDR --irq N\n"
+"               --irq-type edge|level|evtchn --file PATH --mem GPA:LEN...\n"
+"       vbe-blk --dtb FILE [--guest ID]\n"
+"options:\n"
+"  --hyp NAME        the guest's hypervisor\n"
+"  --guest ID        the guest (with --dtb: which guest node to serve)\n"
+"  --base ADDR       guest-physical address of the registers\n"
+"  --size LEN        size of the register window (default 0x200)\n"
+"  --irq N           interrupt line or event channel port\n"
+"  --irq-type TYPE   edge, level or evtchn\n"
+"  --file PATH       the disk image\n"
+"  --read-only       offer a read-only disk\n"
+"  --serial STR      the disk's identifier (GET_ID)\n"
+"  --mem GPA:LEN     a window of guest RAM to map (repeatable)\n"
+"  --timeout-ms N    request timeout of the guest (default: kernel's)\n"
+"  --dtb FILE        take everything from a virtbe device tree\n"
+"  --verbose         print each request\n");
+}
+
+/* The GET_ID string: up to 20 bytes, NUL-padded, not NUL-terminated. */
+static void set_serial(struct blk *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	memset(b->serial, 0, sizeof(b->serial));
+	memcpy(b->serial, s, n < sizeof(b->serial) ? n : sizeof(b->serial));
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return !errno && end != s && !*end && s[0] != '-';
+}
+
+/* "GPA:LEN" */
+static bool parse_mem(const char *s, uint64_t mem[2])
+{
+	char *end;
+
+	if (s[0] == '-')
+		return false;
+	errno = 0;
+	mem[0] = strtoull(s, &end, 0);
+	if (errno || end == s || *end != ':')
+		return false;
+	return parse_u64(end + 1, &mem[1]);
+}
+
+static int parse_irq_type(const char *s)
+{
+	if (!strcmp(s, "edge"))
+		return VIRTBE_IRQ_EDGE;
+	if (!strcmp(s, "level"))
+		return VIRTBE_IRQ_LEVEL;
+	if (!strcmp(s, "evtchn"))
+		return VIRTBE_IRQ_EVTCHN;
+	return -EINVAL;
+}
+
+static int from_dtb(struct config *c, const char *path, struct vbe_dt **dtp)
+{
+	const struct vbe_dt_guest *g = NULL;
+	const struct vbe_dt_dev *d;
+	struct vbe_dt *dt;
+	struct blk *b;
+	const char *s;
+	unsigned int i;
+	int ret;
+
+	ret = vbe_dt_load_file(path, &dt);
+	if (ret) {
+		err(path, ret);
+		return ret;
+	}
+	*dtp = dt;
+	for (i = 0; i < vbe_dt_num_guests(dt); i++) {
+		g = vbe_dt_guest(dt, i);
+		if (!c->have_guest || vbe_dt_guest_id(g) == c->guest_id)
+			break;
+		g = NULL;
+	}
+	if (!g) {
+		fprintf(stderr, "vbe-blk: %s: no guest %" PRIu64 "\n", path,
+			c->guest_id);
+		return -ENOENT;
+	}
+	c->hyp = (int)vbe_dt_guest_hyp(g);
+	c->guest_id = vbe_dt_guest_id(g);
+	c->timeout_ms = vbe_dt_guest_timeout_ms(g);
+	for (i = 0; i < vbe_dt_guest_num_mem(g) && c->nmem < MAX_MEM; i++)
+		vbe_dt_guest_mem(g, i, &c->mem[c->nmem][0],
+				 &c->mem[c->nmem][1]), c->nmem++;
+	for (i = 0; i < vbe_dt_guest_num_devs(g); i++) {
+		d = vbe_dt_guest_dev(g, i);
+		if (strcmp(vbe_dt_dev_backend(d), "blk"))
+			continue;	/* served by someone else */
+		if (c->ndevs == MAX_DEVS)
+			break;
+		b = &c->devs[c->ndevs];
+		b->index = (int)c->ndevs;
+		b->base = vbe_dt_dev_base(d);
+		b->size = vbe_dt_dev_size(d);
+		vbe_dt_dev_irq(d, &b->irq_type, &b->irq, &b->msi_addr,
+			       &b->msi_data);
+		ret = vbe_dt_dev_prop_string(d, "virtbe,backing-file",
+					     &b->path);
+		if (ret) {
+			fprintf(stderr, "vbe-blk: %s: virtbe,backing-file: %s\n",
+				vbe_dt_dev_name(d), strerror(-ret));
+			return ret;
+		}
+		b->ro = vbe_dt_dev_prop_bool(d, "virtbe,read-only");
+		if (!vbe_dt_dev_prop_string(d, "virtbe,serial", &s))
+			set_serial(b, s);
+		c->ndevs++;
+	}
+	if (!c->ndevs) {
+		fprintf(stderr, "vbe-blk: %s: no \"blk\" device\n", path);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct config *c,
+		      struct vbe_dt **dtp)
+{
+	static const struct option opts[] = {
+		{ "hyp", required_argument, NULL, 'h' },
+		{ "guest", required_argument, NULL, 'g' },
+		{ "base", required_argument, NULL, 'b' },
+		{ "size", required_argument, NULL, 's' },
+		{ "irq", required_argument, NULL, 'i' },
+		{ "irq-type", required_argument, NULL, 't' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "serial", required_argument, NULL, 'S' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "timeout-ms", required_argument, NULL, 'T' },
+		{ "dtb", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct blk *b = &c->devs[0];
+	const char *dtb = NULL;
+	bool have_base = false, have_irq = false;
+	uint64_t v;
+	int o;
+
+	memset(c, 0, sizeof(*c));
+	b->size = DEFAULT_SIZE;
+	b->irq_type = VIRTBE_IRQ_EDGE;
+	c->hyp = -1;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (o) {
+		case 'h':
+			c->hyp = vbe_hyp_from_name(optarg);
+			if (c->hyp < 0)
+				goto bad;
+			break;
+		case 'g':
+			if (!parse_u64(optarg, &c->guest_id))
+				goto bad;
+			c->have_guest = true;
+			break;
+		case 'b':
+			if (!parse_u64(optarg, &b->base))
+				goto bad;
+			have_base = true;
+			break;
+		case 's':
+			if (!parse_u64(optarg, &b->size))
+				goto bad;
+			break;
+		case 'i':
+			if (!parse_u64(optarg, &v) || v > UINT32_MAX)
+				goto bad;
+			b->irq = (uint32_t)v;
+			have_irq = true;
+			break;
+		case 't':
+			o = parse_irq_type(optarg);
+			if (o < 0)
+				goto bad;
+			b->irq_type = (uint32_t)o;
+			break;
+		case 'f':
+			b->path = optarg;
+			break;
+		case 'r':
+			b->ro = true;
+			break;
+		case 'S':
+			set_serial(b, optarg);
+			break;
+		case 'm':
+			if (c->nmem == MAX_MEM ||
+			    !parse_mem(optarg, c->mem[c->nmem]))
+				goto bad;
+			c->nmem++;
+			break;
+		case 'T':
+			if (!parse_u64(optarg, &v) || v > UINT32_MAX)
+				goto bad;
+			c->timeout_ms = (uint32_t)v;
+			break;
+		case 'd':
+			dtb = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'H':
+			usage(stdout);
+			exit(0);
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc)
+		goto usage;
+	if (dtb)
+		return from_dtb(c, dtb, dtp);
+	if (c->hyp < 0 || !c->have_guest || !have_base || !have_irq ||
+	    !b->path || !c->nmem)
+		goto usage;
+	if (!b->serial[0])
+		set_serial(b, "vbe-blk");
+	c->ndevs = 1;
+	return 0;
+
+bad:
+	fprintf(stderr, "vbe-blk: bad value \"%s\"\n", optarg);
+usage:
+	usage(stderr);
+	return -EINVAL;
+}
+
+/* The event loop */
+
+#define TAG_GUEST 0
+#define TAG_SIGNAL 1
+#define TAG_KICK 2		/* + device index */
+#define TAG_RESAMPLE 0x100	/* + device index */
+
+static int ep_add(int ep, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int run(struct config *c, struct vbe_guest *guest, int sfd)
+{
+	struct epoll_event evs[16];
+	struct signalfd_siginfo si;
+	unsigned int i;
+	int ep, n, k, ret;
+	uint64_t tag;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	ret = ep_add(ep, vbe_guest_fd(guest), TAG_GUEST);
+	if (!ret)
+		ret = ep_add(ep, sfd, TAG_SIGNAL);
+	for (i = 0; !ret && i < c->ndevs; i++) {
+		ret = ep_add(ep, vbe_dev_kick_fd(c->devs[i].dev, 0),
+			     TAG_KICK + i);
+		if (!ret && c->devs[i].irq_type == VIRTBE_IRQ_LEVEL)
+			ret = ep_add(ep, vbe_dev_resample_fd(c->devs[i].dev),
+				     TAG_RESAMPLE + i);
+	}
+	if (ret)
+		goto out;
+
+	for (;;) {
+		n = epoll_wait(ep, evs, 16, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			goto out;
+		}
+		for (k = 0; k < n; k++) {
+			tag = evs[k].data.u64;
+			if (tag == TAG_GUEST) {
+				/* serve what is queued, then notice a hang-up */
+				ret = vbe_guest_process(guest);
+				if (ret == -ENODEV ||
+				    (ret == 0 && (evs[k].events &
+						  (EPOLLHUP | EPOLLERR)))) {
+					vlog("guest gone\n");
+					ret = 0;
+					goto out;
+				}
+				if (ret < 0)
+					goto out;
+			} else if (tag == TAG_SIGNAL) {
+				if (read(sfd, &si, sizeof(si)) == sizeof(si))
+					vlog("signal %u\n", si.ssi_signo);
+				ret = 0;
+				goto out;
+			} else if (tag >= TAG_RESAMPLE) {
+				vbe_dev_handle_resample(
+					c->devs[tag - TAG_RESAMPLE].dev);
+			} else {
+				vbe_dev_handle_kick(c->devs[tag - TAG_KICK].dev,
+						    0);
+			}
+		}
+	}
+out:
+	close(ep);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct vbe_mem *mems[MAX_MEM] = { NULL };
+	struct vbe_guest *guest = NULL;
+	struct vbe_ctl *ctl = NULL;
+	struct vbe_dt *dt = NULL;
+	struct virtbe_info info;
+	static struct config c;
+	unsigned int i;
+	sigset_t mask;
+	int ret, sfd = -1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	ret = parse_args(argc, argv, &c, &dt);
+	if (ret)
+		goto out;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		ret = -errno;
+		err("signalfd", ret);
+		goto out;
+	}
+
+	ret = vbe_open(&ctl);
+	if (ret) {
+		err("/dev/virtbe", ret);
+		goto out;
+	}
+	ret = vbe_get_info(ctl, (uint32_t)c.hyp, &info);
+	if (ret) {
+		err(vbe_hyp_name((uint32_t)c.hyp), ret);
+		goto out;
+	}
+	if (info.out_api_version != VIRTBE_API_VERSION) {
+		fprintf(stderr, "vbe-blk: kernel API version %u, want %u\n",
+			info.out_api_version, VIRTBE_API_VERSION);
+		ret = -EPROTO;
+		goto out;
+	}
+	ret = vbe_attach(ctl, (uint32_t)c.hyp, c.guest_id, c.timeout_ms,
+			 &guest);
+	if (ret) {
+		err("attach", ret);
+		goto out;
+	}
+	vlog("attached to %s guest %" PRIu64 " (%u vCPUs)\n",
+	     vbe_hyp_name((uint32_t)c.hyp), c.guest_id,
+	     vbe_guest_nr_vcpus(guest));
+	for (i = 0; i < c.nmem; i++) {
+		ret = vbe_mem_map(guest, c.mem[i][0], c.mem[i][1], 0, &mems[i]);
+		if (ret) {
+			err("map guest memory", ret);
+			goto out;
+		}
+		vlog("mapped guest memory 0x%" PRIx64 "+0x%" PRIx64 "\n",
+		     c.mem[i][0], c.mem[i][1]);
+	}
+	for (i = 0; i < c.ndevs; i++) {
+		c.devs[i].fd = -1;
+		ret = blk_setup(&c.devs[i], guest);
+		if (ret)
+			goto out;
+	}
+
+	ret = run(&c, guest, sfd);
+	if (ret)
+		err("event loop", ret);
+out:
+	for (i = 0; i < c.ndevs; i++) {
+		vbe_dev_free(c.devs[i].dev);
+		if (c.devs[i].fd >= 0)
+			close(c.devs[i].fd);
+		vlog("blk%u: %" PRIu64 " requests\n", i, c.devs[i].requests);
+	}
+	for (i = 0; i < MAX_MEM; i++)
+		vbe_mem_unmap(mems[i]);
+	vbe_guest_close(guest);
+	vbe_close(ctl);
+	vbe_dt_free(dt);
+	if (sfd >= 0)
+		close(sfd);
+	return ret ? 1 : 0;
+}
