@@ -29,7 +29,7 @@ export VIRTBE_CACHE
 B := $(CURDIR)/build
 HARNESS := $(VIRTBE_CACHE)/src/linux-source-6.1/tools/testing/selftests
 CC := gcc
-BENCH_CFLAGS := -O2 -g -Wall -Wextra -Werror -pthread -I$(CURDIR)/uapi \
+BENCH_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -pthread -D_GNU_SOURCE= -I$(CURDIR)/uapi \
 	-I$(CURDIR)/lib/include -isystem $(HARNESS)
 LIBA = $(wildcard $(CURDIR)/lib/libvirtbe.a)
 LIBFDT := $(if $(wildcard /usr/lib/x86_64-linux-gnu/libfdt.a),-lfdt)

@@ -301,7 +301,9 @@ lock=/tmp/virtbe-qemu.lock
 exec 8>>"$lock"
 if ! flock -n 8; then
 	echo "vm-run.sh: waiting for another QEMU run to finish (flock $lock)" >&2
+	w0=$(date +%s)
 	flock 8
+	echo "vm-run.sh: waited $(( $(date +%s) - w0 ))s for the QEMU lock" >&2
 fi
 start=$(date +%s)
 set +e
