@@ -1,5 +1,6 @@
 #!/bin/bash
-# The whole test suite (`make check`): host tests of lib/, then for each lane
+# The whole test suite (`make check`): host tests of lib/ (and of tools/*/
+# that have a check target), then for each lane
 # (LANES, default "6.1 6.12"): build the modules, build the selftests, run
 # them in QEMU.  A lane that does not build counts as one failure and the
 # others still run.  The last line printed is exactly
@@ -56,6 +57,22 @@ if [ -f lib/Makefile ]; then
 else
 	echo "check: lib/Makefile does not exist yet: no host tests"
 fi
+
+# ---- host tests of tools/*/ that have a check target
+for mk in tools/*/Makefile; do
+	[ -f "$mk" ] && grep -q '^check:' "$mk" || continue
+	d=${mk%/Makefile}; n=${d#tools/}
+	step "host tests ($d)"
+	rm -f "$B/host-$n.counts"
+	$make --no-print-directory -C "$d" check 2>&1 | tee "$B/host-$n.log"
+	rc=${PIPESTATUS[0]}
+	scripts/tap-summary.sh --mode host --label "$d" --counts "$B/host-$n.counts" "$B/host-$n.log"
+	if [ "$rc" != 0 ] && read -r p f s <"$B/host-$n.counts" && [ "$f" = 0 ]; then
+		echo "check: make -C $d check exited $rc"
+		echo "$p 1 $s" >"$B/host-$n.counts"
+	fi
+	add "host $d" "$B/host-$n.counts"
+done
 
 # ---- userspace programs for the VM (the same for every lane)
 step "selftests"
