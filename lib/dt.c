@@ -15,7 +15,6 @@
 #include <libfdt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "internal.h"
 #include "syscall.h"
@@ -407,10 +406,9 @@ VBE_EXPORT int vbe_dt_load_file(const char *path, struct vbe_dt **dtp)
 	fd = vbe_sys_open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st)) {
-		ret = -errno;
+	ret = vbe_sys_fstat(fd, &st);
+	if (ret)
 		goto err_close;
-	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
 		goto err_close;

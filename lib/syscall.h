@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -57,6 +58,11 @@ static inline ssize_t vbe_sys_write(int fd, const void *buf, size_t len)
 		ret = write(fd, buf, len);
 	while (ret < 0 && errno == EINTR);
 	return ret < 0 ? -errno : ret;
+}
+
+static inline int vbe_sys_fstat(int fd, struct stat *st)
+{
+	return fstat(fd, st) ? -errno : 0;
 }
 
 static inline int vbe_sys_mmap(void **out, size_t len, int prot, int flags,
