@@ -105,7 +105,11 @@ if [ ! -f "$dir/.complete" ]; then
 		log "fetching ${debs[*]}"
 		rm -rf "$dir"
 		mkdir -p "$dir/debs" "$dir/root"
-		download "$dir/debs" "${debs[@]}"
+		if ! download "$dir/debs" "${debs[@]}"; then
+			rm -rf "$dir"
+			[ "$lane" = 6.12 ] || die "cannot download ${debs[*]}: the mirror may have moved to a newer 6.1 ABI; upgrade the headers (apt-get update && apt-get install linux-headers-amd64) and retry"
+			die "cannot download ${debs[*]}"
+		fi
 		for d in "$dir"/debs/*.deb; do
 			dpkg -x "$d" "$dir/root"
 		done
