@@ -187,7 +187,7 @@ static int virtbe_irqfd_assign(struct virtbe_guest *g,
 			       const struct virtbe_irqfd *cmd)
 {
 	struct virtbe_irqfd_ent *irqfd, *tmp;
-	struct fd f;
+	struct file *file;
 	__poll_t events;
 	int ret;
 
@@ -214,15 +214,15 @@ static int virtbe_irqfd_assign(struct virtbe_guest *g,
 			goto err_free;
 	}
 
-	f = fdget(cmd->fd);
-	if (!f.file) {
+	file = fget(cmd->fd);
+	if (!file) {
 		ret = -EBADF;
 		goto err_free;
 	}
-	irqfd->eventfd = eventfd_ctx_fileget(f.file);
+	irqfd->eventfd = eventfd_ctx_fileget(file);
 	if (IS_ERR(irqfd->eventfd)) {
 		ret = PTR_ERR(irqfd->eventfd);
-		goto err_fdput;
+		goto err_fput;
 	}
 	if (cmd->type == VIRTBE_IRQ_LEVEL) {
 		irqfd->resamplefd = eventfd_ctx_fdget(cmd->resamplefd);
@@ -249,7 +249,7 @@ static int virtbe_irqfd_assign(struct virtbe_guest *g,
 		goto err_put_resamplefd;
 
 	/* Hook into the eventfd; deliver a signal that is already pending. */
-	events = vfs_poll(f.file, &irqfd->pt);
+	events = vfs_poll(file, &irqfd->pt);
 	if (events & EPOLLIN) {
 		u64 cnt;
 		unsigned long flags;
@@ -259,7 +259,7 @@ static int virtbe_irqfd_assign(struct virtbe_guest *g,
 		virtbe_irqfd_inject(irqfd);
 		spin_unlock_irqrestore(&irqfd->wqh->lock, flags);
 	}
-	fdput(f);
+	fput(file);
 	return 0;
 
 err_put_resamplefd:
@@ -267,8 +267,8 @@ err_put_resamplefd:
 		eventfd_ctx_put(irqfd->resamplefd);
 err_put_eventfd:
 	eventfd_ctx_put(irqfd->eventfd);
-err_fdput:
-	fdput(f);
+err_fput:
+	fput(file);
 err_free:
 	kfree(irqfd);
 	return ret;

@@ -89,7 +89,9 @@ for lane in $lanes; do
 	elif ! $make --no-print-directory $jobs modules KVER="$lane"; then
 		echo "check: $lane: modules did not build"
 	else
+		# the end-to-end test drives the demo backend as /bin/vbe-blk
 		scripts/vm-run.sh --log "$B/$lane/serial.log" --counts "$B/$lane/counts" \
+			--extra "$PWD/tools/vbe-blk/vbe-blk=/bin/vbe-blk" \
 			"$lane" "$B/$lane/ko" "$B/selftests" tests
 	fi
 	add "lane $lane" "$B/$lane/counts"
