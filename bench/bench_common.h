@@ -89,12 +89,26 @@ static inline void report(const char *name, struct lat ours,
 }
 
 /*
- * The floor: a raw eventfd ping-pong between two threads.  The measured
- * thread signals `go` and waits for `ack`; the peer echoes.
+ * Latencies are one-way: the sending thread stores its timestamp in *t0
+ * just before it signals, the receiving thread takes its own as it wakes.
+ * The receiver then answers on `ack`, which only paces the next iteration.
  */
+static inline void stamp(uint64_t *t0)
+{
+	__atomic_store_n(t0, now_ns(), __ATOMIC_RELEASE);
+}
+
+static inline uint64_t since(uint64_t *t0)
+{
+	return now_ns() - __atomic_load_n(t0, __ATOMIC_ACQUIRE);
+}
+
+/* The floor: a raw eventfd ping-pong between two threads. */
 struct pingpong {
 	int go, ack;
 	int iters;
+	uint64_t t0;
+	uint64_t *ns;
 	pthread_t tid;
 };
 
@@ -104,6 +118,7 @@ static void *pingpong_peer(void *arg)
 
 	for (int i = 0; i < p->iters; i++) {
 		efd_read(p->go);
+		p->ns[i] = since(&p->t0);
 		efd_write(p->ack);
 	}
 	return NULL;
@@ -113,16 +128,14 @@ static inline void floor_pingpong(uint64_t *ns, int iters)
 {
 	struct pingpong p = {
 		.go = eventfd(0, EFD_CLOEXEC), .ack = eventfd(0, EFD_CLOEXEC),
-		.iters = iters,
+		.iters = iters, .ns = ns,
 	};
 
 	pthread_create(&p.tid, NULL, pingpong_peer, &p);
 	for (int i = 0; i < iters; i++) {
-		uint64_t t0 = now_ns();
-
+		stamp(&p.t0);
 		efd_write(p.go);
 		efd_read(p.ack);
-		ns[i] = now_ns() - t0;
 	}
 	pthread_join(p.tid, NULL);
 	close(p.go);

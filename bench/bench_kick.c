@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kick latency: a simulated vCPU writes QueueNotify and a daemon thread
- * wakes on the kick eventfd and answers on another eventfd.  Compared with
- * the floor (the same exchange as a raw eventfd ping-pong between two
- * threads) and with the design virtbe replaces: the kick relayed by a
- * userspace stub process (request channel -> stub -> eventfd -> daemon).
+ * Kick latency, one way: from a simulated vCPU's QueueNotify write to the
+ * daemon thread waking on its kick eventfd.  Compared with the floor (one
+ * eventfd signal between two threads) and with the design virtbe replaces:
+ * the kick relayed by a userspace stub process (request channel -> stub ->
+ * eventfd -> daemon).  Also reported: how long the vCPU stays trapped.
  */
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,6 +15,8 @@
 
 struct daemon {
 	int kick, ack, iters;
+	uint64_t t0;
+	uint64_t *ns;		/* where the next latency goes */
 	pthread_t tid;
 };
 
@@ -24,6 +26,7 @@ static void *daemon_fn(void *arg)
 
 	for (int i = 0; i < d->iters; i++) {
 		efd_read(d->kick);
+		*d->ns = since(&d->t0);
 		efd_write(d->ack);
 	}
 	return NULL;
@@ -50,16 +53,17 @@ static void stub_loop(int g, int kick)
 }
 
 static void run_kicks(int sg, uint64_t addr, struct daemon *d, uint64_t *ns,
-		      int n, uint32_t want)
+		      uint64_t *trap_ns, int n, uint32_t want)
 {
 	for (int i = 0; i < n; i++) {
-		uint64_t t0 = now_ns();
 		uint32_t res = ~0U;
 
+		d->ns = &ns[i];
+		stamp(&d->t0);
 		if (sim_write(sg, 0, addr, 0, &res) || res != want)
 			die("kick");
+		trap_ns[i] = since(&d->t0);
 		efd_read(d->ack);
-		ns[i] = now_ns() - t0;
 	}
 }
 
@@ -67,7 +71,8 @@ int main(void)
 {
 	int iters = bench_iters(2000), chunk = iters / ROUNDS;
 	uint64_t *floor_ns = calloc(iters, 8), *kick_ns = calloc(iters, 8);
-	uint64_t *stub_ns = calloc(iters, 8);
+	uint64_t *stub_ns = calloc(iters, 8), *ktrap = calloc(iters, 8);
+	uint64_t *strap = calloc(iters, 8);
 	struct daemon d;
 	struct simenv e;
 	pid_t stub;
@@ -86,10 +91,10 @@ int main(void)
 
 	for (int r = 0; r < ROUNDS; r++) {
 		floor_pingpong(floor_ns + r * chunk, chunk);
-		run_kicks(e.sg, NOTIFY, &d, kick_ns + r * chunk, chunk,
-			  VIRTBE_SIM_RESULT_IOEVENTFD);
-		run_kicks(e.sg, NOTIFY + 4, &d, stub_ns + r * chunk, chunk,
-			  VIRTBE_SIM_RESULT_BACKEND);
+		run_kicks(e.sg, NOTIFY, &d, kick_ns + r * chunk,
+			  ktrap + r * chunk, chunk, VIRTBE_SIM_RESULT_IOEVENTFD);
+		run_kicks(e.sg, NOTIFY + 4, &d, stub_ns + r * chunk,
+			  strap + r * chunk, chunk, VIRTBE_SIM_RESULT_BACKEND);
 	}
 	pthread_join(d.tid, NULL);
 	kill(stub, SIGKILL);
@@ -99,6 +104,7 @@ int main(void)
 		int n = chunk * ROUNDS;
 		struct lat f = lat_stats(floor_ns, n), k = lat_stats(kick_ns, n);
 		struct lat s = lat_stats(stub_ns, n);
+		struct lat kt = lat_stats(ktrap, n), st = lat_stats(strap, n);
 
 		printf("bench_kick: %d kicks each, %d rounds interleaved\n", n,
 		       ROUNDS);
@@ -108,6 +114,8 @@ int main(void)
 		       "floor: eventfd ping-pong", f, NULL);
 		printf("%-28s stub median / virtbe median = %.2fx faster (target >= 2.00)\n",
 		       "kick vs stub relay", s.median_us / k.median_us);
+		report("vCPU trapped (virtbe)", kt, "vCPU trapped (stub relay)",
+		       st, NULL);
 	}
 	simenv_fini(&e);
 	return 0;

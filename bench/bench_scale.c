@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kick latency with 1, 64 and 4096 ioeventfds registered on the same
+ * One-way kick latency with 1, 64 and 4096 ioeventfds registered on the same
  * QueueNotify register (one datamatch value per queue), interleaved, with
  * the single registration as the reference.
  */
@@ -15,6 +15,8 @@ static const int counts[NCONF] = { 1, 64, 4096 };
 
 struct daemon {
 	int kick, ack, iters;
+	uint64_t t0;
+	uint64_t *ns;
 	pthread_t tid;
 };
 
@@ -24,6 +26,7 @@ static void *daemon_fn(void *arg)
 
 	for (int i = 0; i < d->iters; i++) {
 		efd_read(d->kick);
+		d->ns[i] = since(&d->t0);
 		efd_write(d->ack);
 	}
 	return NULL;
@@ -43,6 +46,7 @@ int main(void)
 
 		simenv_init(&e[c], 1, 0);
 		ns[c] = calloc(iters, 8);
+		d[c].ns = ns[c];
 		d[c].kick = eventfd(0, EFD_CLOEXEC);
 		d[c].ack = eventfd(0, EFD_CLOEXEC);
 		d[c].iters = chunk * ROUNDS;
@@ -53,9 +57,11 @@ int main(void)
 		pthread_create(&d[c].tid, NULL, daemon_fn, &d[c]);
 	}
 	for (int r = 0; r < ROUNDS; r++) {
-		for (int c = 0; c < NCONF; c++) {
+		/* Rotate the order each round so no configuration is favoured. */
+		for (int i = 0; i < NCONF; i++) {
+			int c = (i + r) % NCONF;
+
 			for (int k = 0; k < chunk; k++) {
-				uint64_t t0 = now_ns();
 				struct virtbe_sim_access a = {
 					.size = sizeof(a),
 					.flags = VIRTBE_SIM_ACCESS_WRITE,
@@ -63,11 +69,11 @@ int main(void)
 					.data = counts[c] / 2,
 				};
 
+				stamp(&d[c].t0);
 				if (ioctl(e[c].sg, VIRTBE_SIM_ACCESS, &a) ||
 				    a.out_result != VIRTBE_SIM_RESULT_IOEVENTFD)
 					die("kick");
 				efd_read(d[c].ack);
-				ns[c][r * chunk + k] = now_ns() - t0;
 			}
 		}
 	}
