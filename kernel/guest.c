@@ -124,6 +124,27 @@ static bool virtbe_range_overlaps(u64 a, u64 alen, u64 b, u64 blen)
 	return a < b + blen && b < a + alen;
 }
 
+/**
+ * virtbe_range_claimed() - is [@addr, @addr + @len) inside one claimed range?
+ * @g: the guest, with g->lock held
+ * @pio: port I/O space
+ * @addr: first address
+ * @len: length
+ *
+ * Return: true if one range claimed by @g covers it all.
+ */
+bool virtbe_range_claimed(struct virtbe_guest *g, bool pio, u64 addr, u64 len)
+{
+	struct virtbe_range_ent *r;
+
+	lockdep_assert_held(&g->lock);
+	list_for_each_entry(r, &g->ranges, node)
+		if (r->pio == pio && addr >= r->addr &&
+		    addr - r->addr < r->len && r->len - (addr - r->addr) >= len)
+			return true;
+	return false;
+}
+
 static long virtbe_claim_range(struct virtbe_ucmd *ucmd)
 {
 	struct virtbe_guest *g = ucmd->obj;
@@ -220,7 +241,7 @@ static const struct virtbe_ioctl_op virtbe_guest_ops[] = {
 	VIRTBE_IOCTL_OP(VIRTBE_IOEVENTFD, virtbe_ioeventfd,
 			struct virtbe_ioeventfd, __reserved),
 	VIRTBE_IOCTL_OP(VIRTBE_IRQFD, virtbe_irqfd, struct virtbe_irqfd,
-			__reserved),
+			vmmio_base),
 	VIRTBE_IOCTL_OP(VIRTBE_GET_STATS, virtbe_get_stats,
 			struct virtbe_stats, out_irqs),
 };
@@ -316,6 +337,7 @@ long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 	hash_init(g->ioev_hash);
 	spin_lock_init(&g->irqfd_lock);
 	INIT_LIST_HEAD(&g->irqfds);
+	INIT_LIST_HEAD(&g->vmmios);
 	g->timeout = msecs_to_jiffies(cmd->request_timeout_ms ?:
 				      VIRTBE_DEFAULT_TIMEOUT_MS);
 

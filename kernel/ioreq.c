@@ -139,11 +139,13 @@ void virtbe_ioreq_abort_all(struct virtbe_guest *g)
  * timeout or at teardown).  Callable from any context, including hard
  * interrupt context.
  *
- * Return: VIRTBE_IO_DONE, VIRTBE_IO_QUEUED, -EINVAL for a bad vCPU or
- * length, -EBUSY if the vCPU already has a request outstanding, or -ENODEV
- * if the guest is gone; on error the backend completes the access itself.
+ * Return: VIRTBE_IO_DONE (an ioeventfd consumed the write),
+ * VIRTBE_IO_KERNEL (the kernel answered, a read's value is in @io->data),
+ * VIRTBE_IO_QUEUED, -EINVAL for a bad vCPU or length, -EBUSY if the vCPU
+ * already has a request outstanding, or -ENODEV if the guest is gone; on
+ * error the backend completes the access itself.
  */
-int virtbe_ioreq_dispatch(struct virtbe_guest *g, const struct virtbe_io *io)
+int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io)
 {
 	struct virtbe_ioreq *r;
 	unsigned long flags;
@@ -153,6 +155,8 @@ int virtbe_ioreq_dispatch(struct virtbe_guest *g, const struct virtbe_io *io)
 		return -EINVAL;
 	if (io->write && virtbe_ioeventfd_signal(g, io))
 		return VIRTBE_IO_DONE;
+	if (virtbe_vmmio_access(g, io))
+		return VIRTBE_IO_KERNEL;
 
 	r = &g->reqs[io->vcpu];
 	spin_lock_irqsave(&g->req_lock, flags);

@@ -31,6 +31,8 @@
  * @pt: used to find the eventfd's wait queue
  * @wqh: the eventfd's wait queue
  * @shutdown: unhooks and frees the irqfd
+ * @vmmio: the virtio-mmio device whose InterruptStatus it sets, or NULL
+ * @isr_bits: the bits it sets there
  */
 struct virtbe_irqfd_ent {
 	struct list_head node;
@@ -42,6 +44,8 @@ struct virtbe_irqfd_ent {
 	poll_table pt;
 	wait_queue_head_t *wqh;
 	struct work_struct shutdown;
+	struct virtbe_vmmio *vmmio;
+	u32 isr_bits;
 };
 
 static struct workqueue_struct *virtbe_irqfd_wq;
@@ -70,10 +74,31 @@ static void virtbe_irqfd_inject(struct virtbe_irqfd_ent *irqfd)
 {
 	struct virtbe_guest *g = irqfd->guest;
 
+	if (irqfd->vmmio) {
+		atomic_or(irqfd->isr_bits, &irqfd->vmmio->isr);
+		/* The cause is visible before the guest can take the irq. */
+		smp_mb__after_atomic();
+	}
+
 	this_cpu_write(virtbe_irqfd_src, irqfd->eventfd);
 	g->ops->irq_set(g, &irqfd->irq, true);
 	this_cpu_write(virtbe_irqfd_src, NULL);
 	atomic64_inc(&g->stat_irqs);
+}
+
+/* Drop an irqfd's use of its virtio-mmio device; free it with the last. */
+static void virtbe_vmmio_put(struct virtbe_guest *g, struct virtbe_vmmio *v)
+{
+	unsigned long flags;
+	bool last;
+
+	spin_lock_irqsave(&g->irqfd_lock, flags);
+	last = !--v->users;
+	if (last)
+		list_del_rcu(&v->node);
+	spin_unlock_irqrestore(&g->irqfd_lock, flags);
+	if (last)
+		kfree_rcu(v, rcu);
 }
 
 static void virtbe_irqfd_shutdown(struct work_struct *work)
@@ -83,6 +108,8 @@ static void virtbe_irqfd_shutdown(struct work_struct *work)
 	u64 cnt;
 
 	eventfd_ctx_remove_wait_queue(irqfd->eventfd, &irqfd->wait, &cnt);
+	if (irqfd->vmmio)
+		virtbe_vmmio_put(irqfd->guest, irqfd->vmmio);
 	eventfd_ctx_put(irqfd->eventfd);
 	if (irqfd->resamplefd)
 		eventfd_ctx_put(irqfd->resamplefd);
@@ -152,6 +179,17 @@ static int virtbe_irqfd_check(struct virtbe_guest *g,
 	if (cmd->type == VIRTBE_IRQ_MSI ? cmd->irq :
 	    (cmd->msi_addr || cmd->msi_data))
 		return -EINVAL;
+	if (cmd->flags & VIRTBE_IRQFD_VIRTIO_MMIO) {
+		if (!cmd->isr_bits || cmd->isr_bits &
+		    ~(VIRTBE_VIRTIO_ISR_USED | VIRTBE_VIRTIO_ISR_CONFIG))
+			return -EINVAL;
+		if (!IS_ALIGNED(cmd->vmmio_base, VIRTBE_VMMIO_SPAN) ||
+		    !virtbe_range_claimed(g, false, cmd->vmmio_base,
+					  VIRTBE_VMMIO_SPAN))
+			return -EINVAL;
+	} else if (cmd->isr_bits || cmd->vmmio_base) {
+		return -EINVAL;
+	}
 	if (!(g->ops->features & feature[cmd->type]))
 		return -EOPNOTSUPP;
 	return 0;
@@ -183,6 +221,43 @@ static int virtbe_irqfd_deassign(struct virtbe_guest *g, int fd)
 	return ret;
 }
 
+/* Find the device's InterruptStatus, or make it; takes a use of it. */
+static int virtbe_vmmio_get(struct virtbe_guest *g,
+			    struct virtbe_irqfd_ent *irqfd, u64 base)
+{
+	struct virtbe_vmmio *v, *new;
+	int ret = 0;
+
+	lockdep_assert_held(&g->lock);
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return -ENOMEM;
+
+	spin_lock_irq(&g->irqfd_lock);
+	list_for_each_entry(v, &g->vmmios, node) {
+		if (v->base != base)
+			continue;
+		/* One device, one interrupt. */
+		if (memcmp(&v->irq, &irqfd->irq, sizeof(v->irq)))
+			ret = -EINVAL;
+		else
+			v->users++;
+		goto out_unlock;
+	}
+	new->base = base;
+	new->irq = irqfd->irq;
+	new->users = 1;
+	list_add_rcu(&new->node, &g->vmmios);
+	v = new;
+	new = NULL;
+out_unlock:
+	spin_unlock_irq(&g->irqfd_lock);
+	kfree(new);
+	if (!ret)
+		irqfd->vmmio = v;
+	return ret;
+}
+
 static int virtbe_irqfd_assign(struct virtbe_guest *g,
 			       const struct virtbe_irqfd *cmd)
 {
@@ -210,6 +285,12 @@ static int virtbe_irqfd_assign(struct virtbe_guest *g,
 
 	if (g->ops->irq_check) {
 		ret = g->ops->irq_check(g, &irqfd->irq);
+		if (ret)
+			goto err_free;
+	}
+	if (cmd->flags & VIRTBE_IRQFD_VIRTIO_MMIO) {
+		irqfd->isr_bits = cmd->isr_bits;
+		ret = virtbe_vmmio_get(g, irqfd, cmd->vmmio_base);
 		if (ret)
 			goto err_free;
 	}
@@ -270,6 +351,8 @@ err_put_eventfd:
 err_fput:
 	fput(file);
 err_free:
+	if (irqfd->vmmio)
+		virtbe_vmmio_put(g, irqfd->vmmio);
 	kfree(irqfd);
 	return ret;
 }
@@ -286,10 +369,8 @@ long virtbe_irqfd(struct virtbe_ucmd *ucmd)
 	struct virtbe_irqfd *cmd = ucmd->cmd;
 	int ret;
 
-	if (cmd->flags & ~VIRTBE_IRQFD_DEASSIGN)
+	if (cmd->flags & ~(VIRTBE_IRQFD_DEASSIGN | VIRTBE_IRQFD_VIRTIO_MMIO))
 		return -EOPNOTSUPP;
-	if (cmd->__reserved)
-		return -EINVAL;
 
 	/* Serialises assignment against deassignment. */
 	mutex_lock(&g->lock);
@@ -327,19 +408,57 @@ void virtbe_irqfd_release_all(struct virtbe_guest *g)
  * @irq: the line, which the hypervisor has lowered
  *
  * Signals the resample eventfd of every level irqfd on @irq, so that the
- * daemon re-raises the line if its device still needs service.  Process
- * context.
+ * daemon re-raises the line if its device still needs service, and raises
+ * the line again at once for a virtio-mmio device whose InterruptStatus the
+ * kernel keeps and which still has a cause pending.  Process context.
  */
 void virtbe_irq_resample(struct virtbe_guest *g, u32 type, u32 irq)
 {
 	struct virtbe_irqfd_ent *irqfd;
+	struct virtbe_vmmio *v;
 
 	spin_lock_irq(&g->irqfd_lock);
 	list_for_each_entry(irqfd, &g->irqfds, node)
 		if (irqfd->irq.type == type && irqfd->irq.irq == irq &&
 		    irqfd->resamplefd)
 			virtbe_eventfd_signal(irqfd->resamplefd);
+	list_for_each_entry(v, &g->vmmios, node)
+		if (v->irq.type == type && v->irq.irq == irq &&
+		    atomic_read(&v->isr))
+			g->ops->irq_set(g, &v->irq, true);
 	spin_unlock_irq(&g->irqfd_lock);
+}
+
+/**
+ * virtbe_vmmio_access() - answer InterruptStatus and InterruptACK
+ * @g: the guest
+ * @io: a guest access; for a read of InterruptStatus, @io->data is set
+ *
+ * Return: true if the access was to a virtio-mmio device whose
+ * InterruptStatus the kernel keeps and has been handled.  Any context.
+ */
+bool virtbe_vmmio_access(struct virtbe_guest *g, struct virtbe_io *io)
+{
+	struct virtbe_vmmio *v;
+	bool done = false;
+
+	if (io->len != 4 || io->pio)
+		return false;
+	rcu_read_lock();
+	list_for_each_entry_rcu(v, &g->vmmios, node) {
+		if (!io->write && io->addr == v->base + VIRTBE_VMMIO_ISR) {
+			io->data = (u32)atomic_read(&v->isr);
+			done = true;
+		} else if (io->write &&
+			   io->addr == v->base + VIRTBE_VMMIO_ACK) {
+			atomic_andnot((u32)io->data, &v->isr);
+			done = true;
+		}
+		if (done)
+			break;
+	}
+	rcu_read_unlock();
+	return done;
 }
 EXPORT_SYMBOL_GPL(virtbe_irq_resample);
 

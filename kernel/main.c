@@ -19,7 +19,7 @@ static_assert(sizeof(struct virtbe_attach) == 32);
 static_assert(sizeof(struct virtbe_mem_map) == 32);
 static_assert(sizeof(struct virtbe_range) == 24);
 static_assert(sizeof(struct virtbe_ioeventfd) == 40);
-static_assert(sizeof(struct virtbe_irqfd) == 40);
+static_assert(sizeof(struct virtbe_irqfd) == 48);
 static_assert(sizeof(struct virtbe_stats) == 64);
 static_assert(sizeof(struct virtbe_request) == 64);
 static_assert(sizeof(struct virtbe_completion) == 32);
@@ -151,7 +151,8 @@ long virtbe_get_info(struct virtbe_ucmd *ucmd)
 	cmd->out_api_version = VIRTBE_API_VERSION;
 	cmd->out_max_vcpus = VIRTBE_MAX_VCPUS;
 	cmd->out_features = VIRTBE_F_REQUEST_CHANNEL | VIRTBE_F_IOEVENTFD |
-			    VIRTBE_F_IRQFD | VIRTBE_F_MEM_FD;
+			    VIRTBE_F_IRQFD | VIRTBE_F_MEM_FD |
+			    VIRTBE_F_VIRTIO_MMIO_ISR;
 	cmd->out_hyps = virtbe_hyp_loaded_mask();
 	return 0;
 }

@@ -69,6 +69,30 @@ struct virtbe_irq {
 };
 
 /**
+ * struct virtbe_vmmio - InterruptStatus of a virtio-mmio device, kept by
+ *	the kernel for irqfds with VIRTBE_IRQFD_VIRTIO_MMIO
+ * @node: entry in virtbe_guest.vmmios (RCU list, written under irqfd_lock)
+ * @rcu: deferred free
+ * @base: the device's register base
+ * @isr: InterruptStatus: causes signalled and not acknowledged
+ * @irq: the device's interrupt
+ * @users: irqfds naming the device, under irqfd_lock
+ */
+struct virtbe_vmmio {
+	struct list_head node;
+	struct rcu_head rcu;
+	u64 base;
+	atomic_t isr;
+	struct virtbe_irq irq;
+	unsigned int users;
+};
+
+/* virtio-mmio register offsets the kernel serves. */
+#define VIRTBE_VMMIO_ISR	0x60
+#define VIRTBE_VMMIO_ACK	0x64
+#define VIRTBE_VMMIO_SPAN	0x100
+
+/**
  * struct virtbe_hyp_ops - a hypervisor backend
  * @owner: the module providing the backend; pinned while a guest uses it
  * @name: short name, e.g. "xen"
@@ -178,9 +202,10 @@ struct virtbe_ioreq {
  * @ioevs: all ioeventfds (struct virtbe_ioeventfd_ent), under @lock
  * @nr_ioevs: entries in @ioevs
  * @ioev_hash: the same ioeventfds hashed for lookup under RCU
- * @irqfd_lock: protects @irqfds (taken in wakeup callbacks)
+ * @irqfd_lock: protects @irqfds and @vmmios (taken in wakeup callbacks)
  * @irqfds: assigned irqfds
  * @nr_irqfds: entries in @irqfds
+ * @vmmios: virtio-mmio devices whose InterruptStatus the kernel keeps
  * @stat_requests: see struct virtbe_stats
  * @stat_completions: see struct virtbe_stats
  * @stat_timeouts: see struct virtbe_stats
@@ -219,6 +244,7 @@ struct virtbe_guest {
 	spinlock_t irqfd_lock;		/* irqfd list, in wakeups */
 	struct list_head irqfds;
 	unsigned int nr_irqfds;
+	struct list_head vmmios;
 
 	atomic64_t stat_requests;
 	atomic64_t stat_completions;
@@ -285,6 +311,7 @@ void virtbe_guest_get(struct virtbe_guest *g);
 void virtbe_guest_put(struct virtbe_guest *g);
 void virtbe_guest_gone(struct virtbe_guest *g);
 long virtbe_get_info(struct virtbe_ucmd *ucmd);
+bool virtbe_range_claimed(struct virtbe_guest *g, bool pio, u64 addr, u64 len);
 
 /* Memory windows (mem.c) */
 int virtbe_mem_init(void);
@@ -308,7 +335,8 @@ ssize_t virtbe_ioreq_write(struct virtbe_guest *g, const char __user *buf,
 /* Return values of virtbe_ioreq_dispatch() */
 #define VIRTBE_IO_QUEUED	0	/* &virtbe_hyp_ops.complete will follow */
 #define VIRTBE_IO_DONE		1	/* consumed by an ioeventfd */
-int virtbe_ioreq_dispatch(struct virtbe_guest *g, const struct virtbe_io *io);
+#define VIRTBE_IO_KERNEL	2	/* answered by the kernel, io->data set */
+int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io);
 
 /* ioeventfd (ioeventfd.c) */
 long virtbe_ioeventfd(struct virtbe_ucmd *ucmd);
@@ -322,6 +350,7 @@ void virtbe_irqfd_exit(void);
 long virtbe_irqfd(struct virtbe_ucmd *ucmd);
 void virtbe_irqfd_release_all(struct virtbe_guest *g);
 void virtbe_irq_resample(struct virtbe_guest *g, u32 type, u32 irq);
+bool virtbe_vmmio_access(struct virtbe_guest *g, struct virtbe_io *io);
 bool virtbe_can_signal(struct eventfd_ctx *ctx);
 
 /* eventfd_signal() lost its count argument in 6.8. */

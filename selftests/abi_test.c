@@ -248,10 +248,9 @@ FIXTURE_VARIANT_ADD(abi, irqfd) {
 	.cmd = VIRTBE_IRQFD, .obj = OBJ_GUEST, .wrong_obj = OBJ_SIMGUEST,
 	.size = sizeof(struct virtbe_irqfd),
 	.min_size = sizeof(struct virtbe_irqfd),
-	.fill = fill_irqfd, .valid_flags = VIRTBE_IRQFD_DEASSIGN,
-	.res_off = { RES(struct virtbe_irqfd, __reserved) },
-	.res_len = { RESLEN(struct virtbe_irqfd, __reserved) },
-	.nr_res = 1, .fd_off = offsetof(struct virtbe_irqfd, fd),
+	.fill = fill_irqfd,
+	.valid_flags = VIRTBE_IRQFD_DEASSIGN | VIRTBE_IRQFD_VIRTIO_MMIO,
+	.nr_res = 0, .fd_off = offsetof(struct virtbe_irqfd, fd),
 };
 
 FIXTURE_VARIANT_ADD(abi, get_stats) {

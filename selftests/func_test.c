@@ -983,6 +983,171 @@ TEST_F(sim, irqfd_chained_eventfds)
 	close(call);
 }
 
+/* ---- virtio-mmio InterruptStatus kept by the kernel ---- */
+
+static uint32_t isr_read(struct __test_metadata *_metadata, int sg)
+{
+	uint64_t v = ~0ULL;
+	uint32_t res = ~0U;
+
+	EXPECT_EQ(0, _access(sg, 0, false, MMIO_BASE + 0x60, 4, &v, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_KERNEL, res);
+	return (uint32_t)v;
+}
+
+static void isr_ack(struct __test_metadata *_metadata, int sg, uint32_t bits)
+{
+	uint64_t v = bits;
+	uint32_t res = ~0U;
+
+	EXPECT_EQ(0, _access(sg, 0, true, MMIO_BASE + 0x64, 4, &v, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_KERNEL, res);
+}
+
+TEST_F(sim, virtio_isr_edge)
+{
+	int used = eventfd(0, EFD_CLOEXEC), cfg = eventfd(0, EFD_CLOEXEC);
+	int fe = eventfd(0, EFD_CLOEXEC), other = eventfd(0, EFD_CLOEXEC);
+	struct virtbe_info info = { .size = sizeof(info) };
+
+	ASSERT_EQ(0, vbe_ioctl(self->ctl, VIRTBE_GET_INFO, &info));
+	EXPECT_TRUE(info.out_features & VIRTBE_F_VIRTIO_MMIO_ISR);
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_EDGE, 6, fe));
+	/* Bad bindings. */
+	EXPECT_EQ(-EINVAL, _irqfd_vmmio(self->g, used, -1, VIRTBE_IRQ_EDGE, 6,
+					MMIO_BASE, 0));
+	EXPECT_EQ(-EINVAL, _irqfd_vmmio(self->g, used, -1, VIRTBE_IRQ_EDGE, 6,
+					MMIO_BASE, 4));
+	EXPECT_EQ(-EINVAL, _irqfd_vmmio(self->g, used, -1, VIRTBE_IRQ_EDGE, 6,
+					MMIO_BASE + 0x10, 1));
+	EXPECT_EQ(-EINVAL, _irqfd_vmmio(self->g, used, -1, VIRTBE_IRQ_EDGE, 6,
+					0x20000000, 1));
+	EXPECT_EQ(-EINVAL, _irqfd_vmmio(self->g, used, -1, VIRTBE_IRQ_EDGE, 6,
+					MMIO_BASE + MMIO_SIZE - 0x80, 1));
+	{
+		struct virtbe_irqfd i = {
+			.size = sizeof(i), .fd = used, .resamplefd = -1,
+			.type = VIRTBE_IRQ_EDGE, .irq = 6, .isr_bits = 1,
+		};
+
+		EXPECT_EQ(-EINVAL, vbe_ioctl(self->g, VIRTBE_IRQFD, &i));
+		i.isr_bits = 0;
+		i.vmmio_base = MMIO_BASE;
+		EXPECT_EQ(-EINVAL, vbe_ioctl(self->g, VIRTBE_IRQFD, &i));
+	}
+	ASSERT_EQ(0, _irqfd_vmmio(self->g, used, -1, VIRTBE_IRQ_EDGE, 6,
+				  MMIO_BASE, VIRTBE_VIRTIO_ISR_USED));
+	ASSERT_EQ(0, _irqfd_vmmio(self->g, cfg, -1, VIRTBE_IRQ_EDGE, 6,
+				  MMIO_BASE, VIRTBE_VIRTIO_ISR_CONFIG));
+	/* Same device, another interrupt: refused. */
+	EXPECT_EQ(-EINVAL, _irqfd_vmmio(self->g, other, -1, VIRTBE_IRQ_EDGE, 7,
+					MMIO_BASE, VIRTBE_VIRTIO_ISR_USED));
+
+	EXPECT_EQ(0, isr_read(_metadata, self->sg));
+	eventfd_kick(used);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	EXPECT_EQ(VIRTBE_VIRTIO_ISR_USED, isr_read(_metadata, self->sg));
+	eventfd_kick(cfg);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	EXPECT_EQ(VIRTBE_VIRTIO_ISR_USED | VIRTBE_VIRTIO_ISR_CONFIG,
+		  isr_read(_metadata, self->sg));
+	isr_ack(_metadata, self->sg, VIRTBE_VIRTIO_ISR_USED);
+	EXPECT_EQ(VIRTBE_VIRTIO_ISR_CONFIG, isr_read(_metadata, self->sg));
+	isr_ack(_metadata, self->sg, ~0U);
+	EXPECT_EQ(0, isr_read(_metadata, self->sg));
+
+	/* Once no irqfd names the device, the registers reach userspace. */
+	ASSERT_EQ(0, _irqfd(self->g, used, -1, 0, 0, VIRTBE_IRQFD_DEASSIGN));
+	EXPECT_EQ(0, isr_read(_metadata, self->sg));
+	ASSERT_EQ(0, _irqfd(self->g, cfg, -1, 0, 0, VIRTBE_IRQFD_DEASSIGN));
+	{
+		struct vcpu_thread t = {
+			.sg = self->sg, .addr = MMIO_BASE + 0x60, .len = 4,
+		};
+		struct virtbe_request req;
+
+		ASSERT_EQ(0, vcpu_start(&t));
+		ASSERT_EQ(0, read_request(self->g, &req, 2000));
+		ASSERT_EQ(0, complete_request(self->g, req.id, 5));
+		ASSERT_EQ(0, vcpu_join(&t));
+		EXPECT_EQ(VIRTBE_SIM_RESULT_BACKEND, t.result);
+		EXPECT_EQ(5, t.data);
+	}
+	close(used);
+	close(cfg);
+	close(fe);
+	close(other);
+}
+
+struct kick_thread_arg {
+	int efd, n;
+};
+
+static void *kick_many(void *arg)
+{
+	struct kick_thread_arg *a = arg;
+
+	for (int i = 0; i < a->n; i++)
+		eventfd_kick(a->efd);
+	return NULL;
+}
+
+TEST_F(sim, virtio_isr_race_with_ack)
+{
+	/* Signals from another thread never get lost against ACKs. */
+	int used = eventfd(0, EFD_CLOEXEC), fe = eventfd(0, EFD_CLOEXEC);
+	struct kick_thread_arg a = { .efd = used, .n = 300 };
+	pthread_t th;
+
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_EDGE, 6, fe));
+	ASSERT_EQ(0, _irqfd_vmmio(self->g, used, -1, VIRTBE_IRQ_EDGE, 6,
+				  MMIO_BASE, VIRTBE_VIRTIO_ISR_USED));
+	ASSERT_EQ(0, pthread_create(&th, NULL, kick_many, &a));
+	for (int i = 0; i < 300; i++) {
+		uint32_t isr = isr_read(_metadata, self->sg);
+
+		if (isr)
+			isr_ack(_metadata, self->sg, isr);
+	}
+	pthread_join(th, NULL);
+	/* The last interrupt's cause is still visible until acknowledged. */
+	while (eventfd_wait(fe, 200) > 0)
+		;
+	eventfd_kick(used);
+	EXPECT_LT(0, eventfd_wait(fe, 1000));
+	EXPECT_EQ(VIRTBE_VIRTIO_ISR_USED, isr_read(_metadata, self->sg));
+	close(used);
+	close(fe);
+}
+
+TEST_F(sim, virtio_isr_level_reraised_at_resample)
+{
+	int used = eventfd(0, EFD_CLOEXEC), rs = eventfd(0, EFD_CLOEXEC);
+	int fe = eventfd(0, EFD_CLOEXEC);
+	struct virtbe_sim_irq_state st;
+
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_LEVEL, 8, fe));
+	ASSERT_EQ(0, _irqfd_vmmio(self->g, used, rs, VIRTBE_IRQ_LEVEL, 8,
+				  MMIO_BASE, VIRTBE_VIRTIO_ISR_USED));
+	eventfd_kick(used);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	/* EOI without acknowledging the cause: the line comes back. */
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 8, true, &st));
+	EXPECT_EQ(1, eventfd_wait(rs, 1000));
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 8, false, &st));
+	EXPECT_EQ(1, st.out_level);
+	EXPECT_EQ(2, st.out_count);
+	/* Acknowledge, then EOI: the line stays low. */
+	isr_ack(_metadata, self->sg, VIRTBE_VIRTIO_ISR_USED);
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 8, true, &st));
+	EXPECT_EQ(0, st.out_level);
+	EXPECT_EQ(2, st.out_count);
+	close(used);
+	close(rs);
+	close(fe);
+}
+
 /* ---- Fault injection ---- */
 
 TEST_F(sim, fault_drop_and_delay_irq)

@@ -33,7 +33,7 @@ _Static_assert(sizeof(struct virtbe_attach) == 32, "abi");
 _Static_assert(sizeof(struct virtbe_mem_map) == 32, "abi");
 _Static_assert(sizeof(struct virtbe_range) == 24, "abi");
 _Static_assert(sizeof(struct virtbe_ioeventfd) == 40, "abi");
-_Static_assert(sizeof(struct virtbe_irqfd) == 40, "abi");
+_Static_assert(sizeof(struct virtbe_irqfd) == 48, "abi");
 _Static_assert(sizeof(struct virtbe_stats) == 64, "abi");
 _Static_assert(sizeof(struct virtbe_request) == 64, "abi");
 _Static_assert(sizeof(struct virtbe_completion) == 32, "abi");
@@ -148,6 +148,18 @@ static inline int _irqfd(int g, int efd, int resamplefd, uint32_t type,
 	struct virtbe_irqfd i = {
 		.size = sizeof(i), .flags = flags, .fd = efd,
 		.resamplefd = resamplefd, .type = type, .irq = irq,
+	};
+
+	return vbe_ioctl(g, VIRTBE_IRQFD, &i);
+}
+
+static inline int _irqfd_vmmio(int g, int efd, int resamplefd, uint32_t type,
+			       uint32_t irq, uint64_t base, uint32_t bits)
+{
+	struct virtbe_irqfd i = {
+		.size = sizeof(i), .flags = VIRTBE_IRQFD_VIRTIO_MMIO, .fd = efd,
+		.resamplefd = resamplefd, .type = type, .irq = irq,
+		.vmmio_base = base, .isr_bits = bits,
 	};
 
 	return vbe_ioctl(g, VIRTBE_IRQFD, &i);

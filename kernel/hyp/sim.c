@@ -623,6 +623,12 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 		cmd->out_result = VIRTBE_SIM_RESULT_IOEVENTFD;
 		goto out_unlock;
 	}
+	if (disp == VIRTBE_IO_KERNEL) {
+		cmd->out_result = VIRTBE_SIM_RESULT_KERNEL;
+		if (!write)
+			cmd->data = io.data & mask;
+		goto out_unlock;
+	}
 	if (disp < 0) {
 		cmd->out_result = VIRTBE_SIM_RESULT_ABORTED;
 		cmd->data = write ? cmd->data : mask;

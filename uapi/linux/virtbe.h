@@ -106,6 +106,7 @@ enum {
 #define VIRTBE_F_IOEVENTFD		_BITULL(1)
 #define VIRTBE_F_IRQFD			_BITULL(2)
 #define VIRTBE_F_MEM_FD			_BITULL(3)
+#define VIRTBE_F_VIRTIO_MMIO_ISR	_BITULL(4)
 
 /**
  * struct virtbe_info - VIRTBE_GET_INFO, on /dev/virtbe or a guest fd
@@ -264,11 +265,21 @@ struct virtbe_ioeventfd {
 
 /* Remove the irqfd bound to @fd. */
 #define VIRTBE_IRQFD_DEASSIGN _BITUL(0)
+/*
+ * The interrupt belongs to a virtio-mmio device at @vmmio_base: each signal
+ * first sets @isr_bits in the device's InterruptStatus, which the kernel
+ * keeps and serves (reads of InterruptStatus, writes of InterruptACK).
+ */
+#define VIRTBE_IRQFD_VIRTIO_MMIO _BITUL(1)
+
+/* virtio-mmio InterruptStatus bits (struct virtbe_irqfd.isr_bits). */
+#define VIRTBE_VIRTIO_ISR_USED		_BITUL(0)	/* used buffer */
+#define VIRTBE_VIRTIO_ISR_CONFIG	_BITUL(1)	/* configuration change */
 
 /**
  * struct virtbe_irqfd - VIRTBE_IRQFD, on a guest fd
  * @size: sizeof(struct virtbe_irqfd)
- * @flags: VIRTBE_IRQFD_DEASSIGN or 0
+ * @flags: VIRTBE_IRQFD_*
  * @fd: an eventfd; each signal raises the interrupt
  * @resamplefd: for VIRTBE_IRQ_LEVEL, an eventfd signalled when the guest
  *	acknowledges the interrupt and the line is lowered; otherwise -1
@@ -276,12 +287,27 @@ struct virtbe_ioeventfd {
  * @irq: line number or event channel port; 0 for VIRTBE_IRQ_MSI
  * @msi_addr: message address for VIRTBE_IRQ_MSI, otherwise 0
  * @msi_data: message data for VIRTBE_IRQ_MSI, otherwise 0
- * @__reserved: must be 0
+ * @isr_bits: with VIRTBE_IRQFD_VIRTIO_MMIO, the VIRTBE_VIRTIO_ISR_* bits
+ *	each signal sets (not 0); otherwise 0
+ * @vmmio_base: with VIRTBE_IRQFD_VIRTIO_MMIO, the base address of the
+ *	virtio-mmio device's registers, 256-byte aligned, its first 256 bytes
+ *	inside one claimed MMIO range; otherwise 0
  *
  * The irqfd is removed when @fd is closed by everyone (EPOLLHUP) or when the
  * guest fd is closed.  An eventfd can drive one irqfd of a guest (EBUSY).
  * A @type the hypervisor lacks fails with EOPNOTSUPP.  Deassign matches @fd
  * only (ENOENT when not assigned).
+ *
+ * With VIRTBE_IRQFD_VIRTIO_MMIO the guest's 4-byte reads of InterruptStatus
+ * (@vmmio_base + 0x60) and writes of InterruptACK (@vmmio_base + 0x64) are
+ * answered by the kernel and never reach the request channel, as long as an
+ * irqfd names that device; InterruptStatus is then always the set of
+ * causes signalled and not yet acknowledged, whatever thread or process
+ * signals the eventfd (a vhost-user daemon writing its call fd needs no
+ * relay).  Several irqfds (e.g. one for used buffers, one for configuration
+ * changes) may name the same device; they must use the same interrupt.  For
+ * VIRTBE_IRQ_LEVEL the line is raised again at resample while
+ * InterruptStatus is not 0.
  */
 struct virtbe_irqfd {
 	__u32 size;
@@ -292,7 +318,8 @@ struct virtbe_irqfd {
 	__u32 irq;
 	__aligned_u64 msi_addr;
 	__u32 msi_data;
-	__u32 __reserved;
+	__u32 isr_bits;
+	__aligned_u64 vmmio_base;
 };
 
 #define VIRTBE_IRQFD _IO(VIRTBE_TYPE, VIRTBE_CMD_IRQFD)
@@ -450,6 +477,7 @@ struct virtbe_sim_ram {
 #define VIRTBE_SIM_RESULT_IOEVENTFD	1	/* consumed by an ioeventfd */
 #define VIRTBE_SIM_RESULT_UNCLAIMED	2	/* no backend: reads all-ones */
 #define VIRTBE_SIM_RESULT_ABORTED	3	/* timed out or backend gone */
+#define VIRTBE_SIM_RESULT_KERNEL	4	/* answered by the kernel (ISR) */
 
 /**
  * struct virtbe_sim_access - VIRTBE_SIM_ACCESS, on a sim guest fd
