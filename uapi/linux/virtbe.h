@@ -354,7 +354,11 @@ struct virtbe_stats {
  * DOC: Request channel
  *
  * Guest accesses inside claimed ranges that no ioeventfd consumes are read
- * from the guest fd as &struct virtbe_request records.  read() returns
+ * from the guest fd as &struct virtbe_request records.  In API version 1
+ * every record is exactly 64 bytes (sizeof(struct virtbe_request)) and
+ * every completion exactly 32 bytes; a different layout would come with a
+ * new API version that the caller opts into at VIRTBE_ATTACH, never by
+ * changing these records under existing callers.  read() returns
  * whole records only (EINVAL if the buffer cannot hold one), blocks unless
  * the fd is O_NONBLOCK (EAGAIN) and returns 0 once the guest is gone.
  * poll() reports EPOLLIN while requests wait, EPOLLOUT always and EPOLLHUP
@@ -362,9 +366,12 @@ struct virtbe_stats {
  *
  * Every request read must be answered by writing a &struct virtbe_completion
  * record with the same @id (write completions too: the vCPU waits for them).
- * write() takes one or more records and returns the bytes consumed; a record
- * for an unknown or expired id fails with ENOENT (after the records before
- * it were consumed).  A request not answered within the guest's request
+ * write() takes one or more records and returns the bytes consumed.  When
+ * a record is rejected (EINVAL, EOPNOTSUPP, EFAULT, or ENOENT for an
+ * unknown or expired id), the records before it stay consumed: write()
+ * returns their bytes (a short write), and a write() starting at the
+ * rejected record fails with its error.  A write() whose first record is
+ * rejected fails with that error and consumes nothing.  A request not answered within the guest's request
  * timeout is completed by the kernel (reads return all-ones) and counted in
  * virtbe_stats.out_timeouts; closing the guest fd completes every
  * outstanding request the same way.
