@@ -237,7 +237,9 @@ static int do_irqfd(struct virtbe_irqfd *a)
 
 	if (a->flags & ~VIRTBE_IRQFD_DEASSIGN)
 		return -EOPNOTSUPP;
-	if (a->__reserved)
+	/* Without VIRTBE_IRQFD_VIRTIO_MMIO: 0 (the old __reserved). */
+	if (!(a->flags & VIRTBE_IRQFD_DEASSIGN) &&
+	    (a->isr_bits || a->vmmio_base))
 		return -EINVAL;
 	if (a->fd < 0 || fcntl(a->fd, F_GETFD) < 0)
 		return -EBADF;

@@ -300,7 +300,8 @@ TEST(ctl_irqfd)
 	CHECK_EQ(a->irq, 33);
 	CHECK_EQ(a->msi_addr, 0);
 	CHECK_EQ(a->msi_data, 0);
-	CHECK_EQ(a->__reserved, 0);
+	CHECK_EQ(a->isr_bits, 0);
+	CHECK_EQ(a->vmmio_base, 0);
 
 	CHECK_EQ(vbe_irqfd_assign_level(g, e[1], e[2], 34), 0);
 	a = LAST(struct virtbe_irqfd, VIRTBE_IRQFD);
@@ -485,7 +486,7 @@ TEST(ctl_struct_sizes)
 	CHECK_EQ(sizeof(struct virtbe_mem_map), 32);
 	CHECK_EQ(sizeof(struct virtbe_range), 24);
 	CHECK_EQ(sizeof(struct virtbe_ioeventfd), 40);
-	CHECK_EQ(sizeof(struct virtbe_irqfd), 40);
+	CHECK_EQ(sizeof(struct virtbe_irqfd), 48);
 	CHECK_EQ(sizeof(struct virtbe_stats), 64);
 	CHECK_EQ(sizeof(struct virtbe_request), 64);
 	CHECK_EQ(sizeof(struct virtbe_completion), 32);
