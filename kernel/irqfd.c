@@ -5,7 +5,10 @@
  * The eventfd's wakeup callback runs with the eventfd's wait queue lock held
  * and interrupts disabled: it only calls the backend's non-sleeping
  * irq_set().  EPOLLHUP (the eventfd was closed) moves the irqfd to a
- * workqueue that unhooks and frees it.
+ * workqueue that unhooks it; it is freed after an RCU grace period, since
+ * resampling walks the list under RCU: it signals eventfds, whose wait
+ * queue locks rank above irqfd_lock (the EPOLLHUP path takes irqfd_lock
+ * under them).
  *
  * Copyright (C) 2026 The virtbe authors
  */
@@ -22,7 +25,9 @@
 
 /**
  * struct virtbe_irqfd_ent - an assigned irqfd
- * @node: entry in virtbe_guest.irqfds, empty once deactivated
+ * @node: entry in virtbe_guest.irqfds (RCU list, written under irqfd_lock)
+ * @active: on the list; cleared under irqfd_lock when it is taken off
+ * @rcu: deferred free
  * @guest: the guest
  * @eventfd: the trigger
  * @resamplefd: signalled on EOI of a level interrupt, or NULL
@@ -36,6 +41,8 @@
  */
 struct virtbe_irqfd_ent {
 	struct list_head node;
+	bool active;
+	struct rcu_head rcu;
 	struct virtbe_guest *guest;
 	struct eventfd_ctx *eventfd;
 	struct eventfd_ctx *resamplefd;
@@ -101,28 +108,38 @@ static void virtbe_vmmio_put(struct virtbe_guest *g, struct virtbe_vmmio *v)
 		kfree_rcu(v, rcu);
 }
 
-static void virtbe_irqfd_shutdown(struct work_struct *work)
+static void virtbe_irqfd_free_rcu(struct rcu_head *rcu)
 {
 	struct virtbe_irqfd_ent *irqfd =
-		container_of(work, struct virtbe_irqfd_ent, shutdown);
-	u64 cnt;
+		container_of(rcu, struct virtbe_irqfd_ent, rcu);
 
-	eventfd_ctx_remove_wait_queue(irqfd->eventfd, &irqfd->wait, &cnt);
-	if (irqfd->vmmio)
-		virtbe_vmmio_put(irqfd->guest, irqfd->vmmio);
 	eventfd_ctx_put(irqfd->eventfd);
 	if (irqfd->resamplefd)
 		eventfd_ctx_put(irqfd->resamplefd);
 	kfree(irqfd);
 }
 
+static void virtbe_irqfd_shutdown(struct work_struct *work)
+{
+	struct virtbe_irqfd_ent *irqfd =
+		container_of(work, struct virtbe_irqfd_ent, shutdown);
+	u64 cnt;
+
+	/* After this, the wakeup callback cannot run any more. */
+	eventfd_ctx_remove_wait_queue(irqfd->eventfd, &irqfd->wait, &cnt);
+	if (irqfd->vmmio)
+		virtbe_vmmio_put(irqfd->guest, irqfd->vmmio);
+	call_rcu(&irqfd->rcu, virtbe_irqfd_free_rcu);
+}
+
 /* Called with irqfd_lock held. */
 static void virtbe_irqfd_deactivate(struct virtbe_irqfd_ent *irqfd)
 {
 	lockdep_assert_held(&irqfd->guest->irqfd_lock);
-	if (list_empty(&irqfd->node))
+	if (!irqfd->active)
 		return;
-	list_del_init(&irqfd->node);
+	irqfd->active = false;
+	list_del_rcu(&irqfd->node);
 	irqfd->guest->nr_irqfds--;
 	queue_work(virtbe_irqfd_wq, &irqfd->shutdown);
 }
@@ -280,7 +297,6 @@ static int virtbe_irqfd_assign(struct virtbe_guest *g,
 		.msi_addr = cmd->msi_addr,
 		.msi_data = cmd->msi_data,
 	};
-	INIT_LIST_HEAD(&irqfd->node);
 	INIT_WORK(&irqfd->shutdown, virtbe_irqfd_shutdown);
 
 	if (g->ops->irq_check) {
@@ -322,7 +338,8 @@ static int virtbe_irqfd_assign(struct virtbe_guest *g,
 		if (!ret && tmp->eventfd == irqfd->eventfd)
 			ret = -EBUSY;
 	if (!ret) {
-		list_add_tail(&irqfd->node, &g->irqfds);
+		irqfd->active = true;
+		list_add_tail_rcu(&irqfd->node, &g->irqfds);
 		g->nr_irqfds++;
 	}
 	spin_unlock_irq(&g->irqfd_lock);
@@ -417,16 +434,17 @@ void virtbe_irq_resample(struct virtbe_guest *g, u32 type, u32 irq)
 	struct virtbe_irqfd_ent *irqfd;
 	struct virtbe_vmmio *v;
 
-	spin_lock_irq(&g->irqfd_lock);
-	list_for_each_entry(irqfd, &g->irqfds, node)
+	/* Not under irqfd_lock: signalling takes eventfd locks. */
+	rcu_read_lock();
+	list_for_each_entry_rcu(irqfd, &g->irqfds, node)
 		if (irqfd->irq.type == type && irqfd->irq.irq == irq &&
 		    irqfd->resamplefd)
 			virtbe_eventfd_signal(irqfd->resamplefd);
-	list_for_each_entry(v, &g->vmmios, node)
+	list_for_each_entry_rcu(v, &g->vmmios, node)
 		if (v->irq.type == type && v->irq.irq == irq &&
 		    atomic_read(&v->isr))
 			g->ops->irq_set(g, &v->irq, true);
-	spin_unlock_irq(&g->irqfd_lock);
+	rcu_read_unlock();
 }
 
 /**

@@ -26,6 +26,7 @@
 
 #define VIRTBE_FS_MAGIC		0x76626566	/* "vbef" */
 #define VIRTBE_FAULT_AROUND	16
+#define VIRTBE_FAULT_BATCH	512	/* frames per &virtbe_hyp_ops.mem_fault */
 
 /**
  * struct virtbe_mem - a memory window
@@ -140,6 +141,36 @@ static const struct vm_operations_struct virtbe_mem_vm_ops = {
 	.fault = virtbe_mem_fault,
 };
 
+/* Fault of a VM_PFNMAP window: the backend maps a batch of frames. */
+static vm_fault_t virtbe_mem_pfn_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct virtbe_mem *mem = vma->vm_file->private_data;
+	struct virtbe_guest *g = mem->guest;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	unsigned long n;
+	vm_fault_t ret = VM_FAULT_NOPAGE;
+
+	down_read(&mem->sem);
+	if (mem->dead || vmf->pgoff >= mem->nr_pages) {
+		ret = VM_FAULT_SIGBUS;
+		goto out_unlock;
+	}
+	n = min3((unsigned long)VIRTBE_FAULT_BATCH,
+		 (vma->vm_end - addr) >> PAGE_SHIFT,
+		 mem->nr_pages - vmf->pgoff);
+	if (g->ops->mem_fault(g, vma, addr,
+			      mem->gpa + ((u64)vmf->pgoff << PAGE_SHIFT), n))
+		ret = VM_FAULT_SIGBUS;
+out_unlock:
+	up_read(&mem->sem);
+	return ret;
+}
+
+static const struct vm_operations_struct virtbe_mem_pfn_vm_ops = {
+	.fault = virtbe_mem_pfn_fault,
+};
+
 static int virtbe_mem_fop_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct virtbe_mem *mem = file->private_data;
@@ -159,6 +190,12 @@ static int virtbe_mem_fop_mmap(struct file *file, struct vm_area_struct *vma)
 	if (ret)
 		return ret;
 
+	if (mem->guest->ops->mem_fault) {
+		virtbe_vma_set_flags(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND |
+				     VM_DONTDUMP | VM_DONTCOPY, 0);
+		vma->vm_ops = &virtbe_mem_pfn_vm_ops;
+		return 0;
+	}
 	virtbe_vma_set_flags(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP,
 			     0);
 	vma->vm_ops = &virtbe_mem_vm_ops;

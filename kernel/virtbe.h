@@ -110,6 +110,13 @@ struct virtbe_vmmio {
  *	failed) or -ENOMEM.  On failure no page is left referenced.  Process
  *	context, may sleep.
  * @mem_unmap: release pages filled by @mem_map.  Process context.
+ * @mem_fault: (optional) for hypervisors whose guest frames cannot be
+ *	inserted into a user mapping as ordinary pages (Xen PV: only the
+ *	hypervisor may write a page table entry naming another domain's
+ *	frame).  When set, memory fds are mapped VM_IO | VM_PFNMAP and a
+ *	fault calls it to map @nr_pages guest frames from @gpa at @addr of
+ *	@vma (all inside one window filled by @mem_map).  Returns 0 or
+ *	-errno.  Process context, mmap lock held for reading.
  * @claim_range: route guest accesses to [@addr, @addr + @len) to @g.
  *	The core has checked overlaps and arguments.  Process context.
  * @release_range: undo @claim_range.  Process context.
@@ -140,6 +147,8 @@ struct virtbe_hyp_ops {
 		       struct page **pages);
 	void (*mem_unmap)(struct virtbe_guest *g, unsigned long nr_pages,
 			  struct page **pages);
+	int (*mem_fault)(struct virtbe_guest *g, struct vm_area_struct *vma,
+			 unsigned long addr, u64 gpa, unsigned long nr_pages);
 
 	/* Ranges and requests */
 	int (*claim_range)(struct virtbe_guest *g, bool pio, u64 addr, u64 len);

@@ -1,0 +1,932 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtbe_xen: the Xen backend of virtbe.
+ *
+ * Runs in dom0 (a PV domain).  Per attached guest it owns one IOREQ server
+ * (XEN_DMOP_create_ioreq_server), maps the server's synchronous ioreq page
+ * (XENMEM_acquire_resource), binds one event channel per vCPU and runs the
+ * ioreq state machine in the event handler:
+ *
+ *   Xen: STATE_IOREQ_READY --event--> handler: STATE_IOREQ_INPROCESS
+ *     --virtbe_ioreq_dispatch()--> (at once, or later from complete())
+ *     STATE_IORESP_READY --event--> Xen resumes the vCPU
+ *
+ * Guest RAM is foreign-mapped twice: into the kernel (mem_map, so that a
+ * failing frame is reported when the window is created) and, on fault, into
+ * the daemon's VM_PFNMAP mapping of the memory fd (mem_fault).  Interrupts
+ * are sent on interdomain event channels (VIRTBE_IRQ_EVTCHN), as ISA edges
+ * (XEN_DMOP_set_isa_irq_level) or as MSIs (XEN_DMOP_inject_msi).
+ *
+ * The kernel's Xen headers carry neither the dm_op requests nor (before
+ * 6.7) the ioreq layout: the few records used here are defined below from
+ * Xen's public headers (xen/include/public/hvm/{dm_op,ioreq}.h, a stable
+ * ABI), and checked against the kernel's struct ioreq where it has one.
+ *
+ * Copyright (C) 2026 The virtbe authors
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/interrupt.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/version.h>
+#include <linux/xarray.h>
+
+#include <xen/events.h>
+#include <xen/features.h>
+#include <xen/interface/event_channel.h>
+#include <xen/interface/hvm/dm_op.h>
+#include <xen/interface/memory.h>
+#include <xen/interface/xen.h>
+#include <xen/page.h>
+#include <xen/xen-ops.h>
+#include <xen/xen.h>
+
+#include <asm/xen/hypercall.h>
+#include <asm/xen/page.h>
+
+/* The kernel has the ioreq layout since 6.7 (privcmd's ioeventfd). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#include <xen/interface/hvm/ioreq.h>
+#define VBX_HAVE_KERNEL_IOREQ 1
+#endif
+
+#include "../virtbe.h"
+
+/* ---- Xen public ABI records (xen/include/public/hvm/dm_op.h, ioreq.h) ---- */
+
+#define VBX_DMOP_create_ioreq_server		1
+#define VBX_DMOP_get_ioreq_server_info		2
+#define VBX_DMOP_map_io_range_to_ioreq_server	3
+#define VBX_DMOP_unmap_io_range_from_ioreq_server 4
+#define VBX_DMOP_set_ioreq_server_state		5
+#define VBX_DMOP_destroy_ioreq_server		6
+#define VBX_DMOP_set_isa_irq_level		9
+#define VBX_DMOP_inject_msi			14
+#define VBX_DMOP_nr_vcpus			20
+
+#define VBX_DMOP_no_gfns			BIT(0)
+#define VBX_DMOP_IO_RANGE_PORT			0
+#define VBX_DMOP_IO_RANGE_MEMORY		1
+#define VBX_BUFIOREQ_OFF			0
+
+/**
+ * struct vbx_dm_op - struct xen_dm_op: one device-model operation
+ * @op: VBX_DMOP_*
+ * @pad: zero
+ * @u: the operation's arguments
+ * @u.create: XEN_DMOP_create_ioreq_server
+ * @u.info: XEN_DMOP_get_ioreq_server_info
+ * @u.range: XEN_DMOP_{map,unmap}_io_range_{to,from}_ioreq_server
+ * @u.state: XEN_DMOP_set_ioreq_server_state
+ * @u.destroy: XEN_DMOP_destroy_ioreq_server
+ * @u.isa_irq: XEN_DMOP_set_isa_irq_level
+ * @u.msi: XEN_DMOP_inject_msi
+ * @u.nr_vcpus: XEN_DMOP_nr_vcpus
+ * @u.raw: at least as large as Xen's union (Xen copies sizeof its struct)
+ */
+struct vbx_dm_op {
+	u32 op;
+	u32 pad;
+	union {
+		struct {
+			u8 handle_bufioreq;
+			u8 pad[3];
+			u16 id;
+		} create;
+		struct {
+			u16 id;
+			u16 flags;
+			u32 bufioreq_port;
+			u64 ioreq_gfn;
+			u64 bufioreq_gfn;
+		} info;
+		struct {
+			u16 id;
+			u16 pad;
+			u32 type;
+			u64 start;
+			u64 end;
+		} range;
+		struct {
+			u16 id;
+			u8 enabled;
+			u8 pad;
+		} state;
+		struct {
+			u16 id;
+			u16 pad;
+		} destroy;
+		struct {
+			u8 isa_irq;
+			u8 level;
+		} isa_irq;
+		struct {
+			u32 data;
+			u32 pad;
+			u64 addr;
+		} msi;
+		struct {
+			u32 vcpus;
+		} nr_vcpus;
+		u64 raw[6];
+	} u;
+};
+
+/**
+ * struct vbx_ioreq - struct ioreq: one vCPU's slot in the ioreq page
+ * @addr: guest-physical address or port
+ * @data: the value (or, with VBX_IOREQ_PTR, the address of the values)
+ * @count: repetitions (rep prefixes)
+ * @size: bytes per access
+ * @vp_eport: Xen's end of the vCPU's event channel
+ * @pad0: unused
+ * @flags: state (bits 0-3), data_is_ptr (4), dir (5: 1 = read), df (6)
+ * @type: VBX_IOREQ_TYPE_*
+ */
+struct vbx_ioreq {
+	u64 addr;
+	u64 data;
+	u32 count;
+	u32 size;
+	u32 vp_eport;
+	u16 pad0;
+	u8 flags;
+	u8 type;
+};
+
+#define VBX_IOREQ_STATE		GENMASK(3, 0)
+#define VBX_IOREQ_PTR		BIT(4)
+#define VBX_IOREQ_READ		BIT(5)
+
+#define VBX_STATE_NONE		0
+#define VBX_STATE_READY		1
+#define VBX_STATE_INPROCESS	2
+#define VBX_STATE_RESP_READY	3
+
+#define VBX_IOREQ_TYPE_PIO	0
+#define VBX_IOREQ_TYPE_COPY	1
+#define VBX_IOREQ_TYPE_INVALIDATE 8
+
+#define VBX_SLOTS		(PAGE_SIZE / sizeof(struct vbx_ioreq))
+#define VBX_MAP_BATCH		256
+#define VBX_WATCH_MS		500
+
+static bool allow_domu;
+module_param(allow_domu, bool, 0444);
+MODULE_PARM_DESC(allow_domu,
+		 "Also load in a privileged domU (driver domain), not only dom0");
+
+static struct workqueue_struct *vbx_wq;
+
+/**
+ * struct vbx_vcpu - one vCPU's ioreq channel
+ * @xg: owner
+ * @id: vCPU index, the slot in the ioreq page
+ * @req: the vCPU's slot
+ * @irq: Linux irq of our end of the vCPU's event channel, or -1
+ */
+struct vbx_vcpu {
+	struct vbx_guest *xg;
+	u32 id;
+	struct vbx_ioreq *req;
+	int irq;
+};
+
+/**
+ * struct vbx_guest - a guest served by this backend
+ * @g: the core's guest
+ * @domid: the Xen domain
+ * @id: IOREQ server id
+ * @created: the IOREQ server exists
+ * @ioreq_page: backing of the mapped ioreq page, or NULL
+ * @vcpus: one per vCPU
+ * @nr_vcpus: entries in @vcpus
+ * @port_lock: serialises binding of @ports
+ * @ports: the guest's event channel port -> our bound local port + 1
+ * @watch: polls the domain; reports its death once
+ * @stat_unsupported: ioreqs completed with a defined result, not served
+ * @stat_spurious: events that found no request
+ */
+struct vbx_guest {
+	struct virtbe_guest *g;
+	domid_t domid;
+	u16 id;
+	bool created;
+	struct page *ioreq_page;
+	struct vbx_vcpu *vcpus;
+	u32 nr_vcpus;
+	struct mutex port_lock;		/* binding of @ports */
+	struct xarray ports;
+	struct delayed_work watch;
+	atomic64_t stat_unsupported;
+	atomic64_t stat_spurious;
+};
+
+/**
+ * struct vbx_gone - deferred report of a dead domain
+ * @work: runs virtbe_guest_gone()
+ * @g: the guest, referenced
+ */
+struct vbx_gone {
+	struct work_struct work;
+	struct virtbe_guest *g;
+};
+
+static int vbx_dm_op(domid_t domid, struct vbx_dm_op *op)
+{
+	struct xen_dm_op_buf buf;
+
+	set_xen_guest_handle(buf.h, op);
+	buf.size = sizeof(*op);
+	return HYPERVISOR_dm_op(domid, 1, &buf);
+}
+
+/* ---- Foreign frames in the kernel's direct map (PV) ---- */
+
+static int vbx_pte_maddr(struct page *page, u64 *maddr)
+{
+	unsigned int level;
+	pte_t *pte = lookup_address((unsigned long)page_address(page), &level);
+
+	if (!pte || level != PG_LEVEL_4K)
+		return -EFAULT;
+	*maddr = arbitrary_virt_to_machine(pte).maddr;
+	return 0;
+}
+
+/*
+ * Point the direct-map entries of @pages (unpopulated, so not present) at
+ * @frames of @domid, or clear them when @frames is NULL.  Stops at the first
+ * failure; returns the number of pages done in *@done.
+ */
+static int vbx_direct_map(struct page **pages, const xen_pfn_t *frames,
+			  unsigned int nr, unsigned int cmd, domid_t domid,
+			  unsigned int *done)
+{
+	struct mmu_update *req;
+	unsigned int i = 0;
+	int ret = 0;
+
+	*done = 0;
+	req = kmalloc_array(VBX_MAP_BATCH, sizeof(*req), GFP_KERNEL);
+	if (!req)
+		return -ENOMEM;
+	while (i < nr) {
+		unsigned int n = min_t(unsigned int, nr - i, VBX_MAP_BATCH);
+		unsigned int k;
+		int ok = 0;
+
+		for (k = 0; k < n; k++) {
+			u64 maddr;
+
+			ret = vbx_pte_maddr(pages[i + k], &maddr);
+			if (ret)
+				goto out;
+			req[k].ptr = maddr | cmd;
+			req[k].val = frames ?
+				pte_val_ma(mfn_pte(frames[i + k], PAGE_KERNEL)) :
+				0;
+		}
+		ret = HYPERVISOR_mmu_update(req, n, &ok, domid);
+		if (ret) {
+			i += ok;
+			goto out;
+		}
+		i += n;
+		cond_resched();
+	}
+out:
+	kfree(req);
+	*done = i;
+	return ret;
+}
+
+static void vbx_tlb_flush_all(void)
+{
+	struct mmuext_op op = { .cmd = MMUEXT_TLB_FLUSH_ALL };
+
+	WARN_ON_ONCE(HYPERVISOR_mmuext_op(&op, 1, NULL, DOMID_SELF));
+}
+
+static void vbx_direct_unmap(struct page **pages, unsigned int nr)
+{
+	unsigned int done;
+
+	if (!nr)
+		return;
+	/* Clearing our own entries cannot fail unless the tables are bad. */
+	WARN_ON_ONCE(vbx_direct_map(pages, NULL, nr, MMU_NORMAL_PT_UPDATE,
+				    DOMID_SELF, &done));
+	vbx_tlb_flush_all();
+}
+
+/* ---- The ioreq state machine ---- */
+
+static void vbx_respond(struct vbx_vcpu *v, bool read, u64 data)
+{
+	struct vbx_ioreq *req = v->req;
+
+	if (read && !(req->flags & VBX_IOREQ_PTR))
+		req->data = data;
+	/* The response is visible before the state that publishes it. */
+	virt_wmb();
+	WRITE_ONCE(req->flags, (req->flags & ~VBX_IOREQ_STATE) |
+		   VBX_STATE_RESP_READY);
+	notify_remote_via_irq(v->irq);
+}
+
+static irqreturn_t vbx_ioreq_event(int irq, void *dev_id)
+{
+	struct vbx_vcpu *v = dev_id;
+	struct vbx_guest *xg = v->xg;
+	struct vbx_ioreq *req = v->req;
+	struct virtbe_io io;
+	u8 flags = READ_ONCE(req->flags);
+	bool read = flags & VBX_IOREQ_READ;
+	int ret;
+
+	if ((flags & VBX_IOREQ_STATE) != VBX_STATE_READY) {
+		atomic64_inc(&xg->stat_spurious);
+		xen_irq_lateeoi(irq, XEN_EOI_FLAG_SPURIOUS);
+		return IRQ_HANDLED;
+	}
+	/* Read the request only after seeing it READY. */
+	virt_rmb();
+	WRITE_ONCE(req->flags, (flags & ~VBX_IOREQ_STATE) |
+		   VBX_STATE_INPROCESS);
+
+	if (req->type == VBX_IOREQ_TYPE_INVALIDATE) {
+		/* No map cache here: nothing to invalidate. */
+		vbx_respond(v, false, 0);
+		goto out;
+	}
+	if ((req->type != VBX_IOREQ_TYPE_COPY &&
+	     req->type != VBX_IOREQ_TYPE_PIO) || req->count != 1 ||
+	    (flags & VBX_IOREQ_PTR) || !req->size || req->size > 8 ||
+	    !is_power_of_2(req->size)) {
+		/* rep/string accesses and other types: reads get all-ones */
+		atomic64_inc(&xg->stat_unsupported);
+		pr_debug("d%u vcpu %u: unsupported ioreq type %u count %u size %u ptr %d\n",
+			 xg->domid, v->id, req->type, req->count, req->size,
+			 !!(flags & VBX_IOREQ_PTR));
+		vbx_respond(v, read, ~0ULL);
+		goto out;
+	}
+
+	io = (struct virtbe_io) {
+		.vcpu = v->id,
+		.len = req->size,
+		.write = !read,
+		.pio = req->type == VBX_IOREQ_TYPE_PIO,
+		.addr = req->addr,
+		.data = read ? 0 : req->data,
+	};
+	ret = virtbe_ioreq_dispatch(xg->g, &io);
+	if (ret == VIRTBE_IO_QUEUED)
+		goto out;	/* vbx_complete() responds */
+	if (ret < 0)
+		io.data = ~0ULL;
+	vbx_respond(v, read, io.data);
+out:
+	xen_irq_lateeoi(irq, 0);
+	return IRQ_HANDLED;
+}
+
+static void vbx_complete(struct virtbe_guest *g, u32 vcpu, u64 data,
+			 bool aborted)
+{
+	struct vbx_guest *xg = g->hyp_data;
+	struct vbx_vcpu *v = &xg->vcpus[vcpu];
+
+	vbx_respond(v, READ_ONCE(v->req->flags) & VBX_IOREQ_READ, data);
+}
+
+/* ---- Event channels ---- */
+
+static int vbx_bind_interdomain(domid_t domid, evtchn_port_t remote,
+				evtchn_port_t *local)
+{
+	struct evtchn_bind_interdomain bind = {
+		.remote_dom = domid,
+		.remote_port = remote,
+	};
+	int ret;
+
+	ret = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &bind);
+	if (!ret)
+		*local = bind.local_port;
+	return ret;
+}
+
+static void vbx_close_port(evtchn_port_t port)
+{
+	struct evtchn_close close = { .port = port };
+
+	HYPERVISOR_event_channel_op(EVTCHNOP_close, &close);
+}
+
+/* ---- Domain death ---- */
+
+static void vbx_gone_work(struct work_struct *work)
+{
+	struct vbx_gone *gw = container_of(work, struct vbx_gone, work);
+
+	virtbe_guest_gone(gw->g);
+	virtbe_guest_put(gw->g);
+	kfree(gw);
+}
+
+/*
+ * Xen destroys a dying domain's IOREQ servers: a failing query of ours
+ * means the guest is gone.  The report runs in its own work item, which
+ * detach() never waits for (it holds the guest's lock, the report takes
+ * it); the item holds a reference on the guest instead.
+ */
+static void vbx_watch(struct work_struct *work)
+{
+	struct vbx_guest *xg = container_of(to_delayed_work(work),
+					    struct vbx_guest, watch);
+	struct vbx_dm_op op = {
+		.op = VBX_DMOP_get_ioreq_server_info,
+		.u.info = { .id = xg->id, .flags = VBX_DMOP_no_gfns },
+	};
+	struct vbx_gone *gw;
+	int ret;
+
+	ret = vbx_dm_op(xg->domid, &op);
+	if (!ret) {
+		queue_delayed_work(vbx_wq, &xg->watch,
+				   msecs_to_jiffies(VBX_WATCH_MS));
+		return;
+	}
+	pr_info("d%u: domain gone (ioreq server query: %d)\n", xg->domid, ret);
+	gw = kzalloc(sizeof(*gw), GFP_KERNEL);
+	if (!gw) {	/* try again later */
+		queue_delayed_work(vbx_wq, &xg->watch,
+				   msecs_to_jiffies(VBX_WATCH_MS));
+		return;
+	}
+	INIT_WORK(&gw->work, vbx_gone_work);
+	virtbe_guest_get(xg->g);
+	gw->g = xg->g;
+	queue_work(vbx_wq, &gw->work);
+}
+
+/* ---- struct virtbe_hyp_ops ---- */
+
+static void vbx_unbind_vcpus(struct vbx_guest *xg)
+{
+	u32 i;
+
+	for (i = 0; i < xg->nr_vcpus; i++) {
+		if (xg->vcpus[i].irq >= 0)
+			unbind_from_irqhandler(xg->vcpus[i].irq, &xg->vcpus[i]);
+		xg->vcpus[i].irq = -1;
+	}
+}
+
+static void vbx_server_destroy(struct vbx_guest *xg)
+{
+	struct vbx_dm_op op = {
+		.op = VBX_DMOP_set_ioreq_server_state,
+		.u.state = { .id = xg->id, .enabled = 0 },
+	};
+
+	if (!xg->created)
+		return;
+	/* Both fail once the domain is gone, which is fine. */
+	vbx_dm_op(xg->domid, &op);
+	op = (struct vbx_dm_op) {
+		.op = VBX_DMOP_destroy_ioreq_server,
+		.u.destroy = { .id = xg->id },
+	};
+	vbx_dm_op(xg->domid, &op);
+	xg->created = false;
+}
+
+static void vbx_ioreq_page_unmap(struct vbx_guest *xg)
+{
+	if (!xg->ioreq_page)
+		return;
+	vbx_direct_unmap(&xg->ioreq_page, 1);
+	xen_free_unpopulated_pages(1, &xg->ioreq_page);
+	xg->ioreq_page = NULL;
+}
+
+static int vbx_ioreq_page_map(struct vbx_guest *xg)
+{
+	xen_pfn_t frame = 0;
+	struct xen_mem_acquire_resource xmar = {
+		.domid = xg->domid,
+		.type = XENMEM_resource_ioreq_server,
+		.id = xg->id,
+		.nr_frames = 1,
+		.frame = XENMEM_resource_ioreq_server_frame_ioreq(0),
+	};
+	unsigned int done;
+	domid_t owner;
+	int ret;
+
+	set_xen_guest_handle(xmar.frame_list, &frame);
+	ret = HYPERVISOR_memory_op(XENMEM_acquire_resource, &xmar);
+	if (ret) {
+		pr_debug("d%u: acquire_resource: %d\n", xg->domid, ret);
+		return ret;
+	}
+	ret = xen_alloc_unpopulated_pages(1, &xg->ioreq_page);
+	if (ret) {
+		xg->ioreq_page = NULL;
+		return ret;
+	}
+	/* A PV caller gets machine frames; Xen says who owns them. */
+	owner = xmar.flags & XENMEM_rsrc_acq_caller_owned ?
+		DOMID_SELF : xg->domid;
+	ret = vbx_direct_map(&xg->ioreq_page, &frame, 1,
+			     MMU_PT_UPDATE_NO_TRANSLATE, owner, &done);
+	if (ret) {
+		pr_debug("d%u: mapping the ioreq page: %d\n", xg->domid, ret);
+		xen_free_unpopulated_pages(1, &xg->ioreq_page);
+		xg->ioreq_page = NULL;
+	}
+	return ret;
+}
+
+static int vbx_bind_vcpus(struct vbx_guest *xg)
+{
+	struct vbx_ioreq *slots = page_address(xg->ioreq_page);
+	u32 i;
+	int ret;
+
+	for (i = 0; i < xg->nr_vcpus; i++) {
+		struct vbx_vcpu *v = &xg->vcpus[i];
+		evtchn_port_t local;
+
+		v->req = &slots[i];
+		ret = vbx_bind_interdomain(xg->domid,
+					   READ_ONCE(slots[i].vp_eport),
+					   &local);
+		if (ret)
+			return ret;
+		ret = bind_evtchn_to_irqhandler_lateeoi(local, vbx_ioreq_event,
+							0, "virtbe-xen", v);
+		if (ret < 0) {
+			vbx_close_port(local);
+			return ret;
+		}
+		v->irq = ret;
+	}
+	return 0;
+}
+
+static int vbx_attach(struct virtbe_guest *g, u64 guest_id)
+{
+	struct vbx_dm_op op = { .op = VBX_DMOP_nr_vcpus };
+	struct vbx_guest *xg;
+	u32 i, nr;
+	int ret;
+
+	if (guest_id >= DOMID_FIRST_RESERVED || guest_id == 0)
+		return -ENOENT;
+	ret = vbx_dm_op(guest_id, &op);
+	if (ret)
+		return ret == -ESRCH ? -ENOENT : ret;
+	nr = op.u.nr_vcpus.vcpus;
+	if (!nr || nr > VBX_SLOTS || nr > VIRTBE_MAX_VCPUS)
+		return -EOPNOTSUPP;
+
+	xg = kzalloc(sizeof(*xg), GFP_KERNEL_ACCOUNT);
+	if (!xg)
+		return -ENOMEM;
+	xg->vcpus = kcalloc(nr, sizeof(*xg->vcpus), GFP_KERNEL_ACCOUNT);
+	if (!xg->vcpus) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	xg->g = g;
+	xg->domid = guest_id;
+	xg->nr_vcpus = nr;
+	mutex_init(&xg->port_lock);
+	xa_init(&xg->ports);
+	INIT_DELAYED_WORK(&xg->watch, vbx_watch);
+	for (i = 0; i < nr; i++) {
+		xg->vcpus[i] = (struct vbx_vcpu) { .xg = xg, .id = i,
+						   .irq = -1 };
+	}
+
+	op = (struct vbx_dm_op) {
+		.op = VBX_DMOP_create_ioreq_server,
+		.u.create.handle_bufioreq = VBX_BUFIOREQ_OFF,
+	};
+	ret = vbx_dm_op(xg->domid, &op);
+	if (ret) {
+		pr_debug("d%u: create_ioreq_server: %d\n", xg->domid, ret);
+		goto err_free;
+	}
+	xg->id = op.u.create.id;
+	xg->created = true;
+
+	ret = vbx_ioreq_page_map(xg);
+	if (ret)
+		goto err_destroy;
+
+	/* Xen fills in vp_eport when the server is enabled. */
+	op = (struct vbx_dm_op) {
+		.op = VBX_DMOP_set_ioreq_server_state,
+		.u.state = { .id = xg->id, .enabled = 1 },
+	};
+	ret = vbx_dm_op(xg->domid, &op);
+	if (ret)
+		goto err_unmap;
+	ret = vbx_bind_vcpus(xg);
+	if (ret)
+		goto err_unbind;
+
+	g->hyp_data = xg;
+	g->nr_vcpus = nr;
+	queue_delayed_work(vbx_wq, &xg->watch, msecs_to_jiffies(VBX_WATCH_MS));
+	pr_info("d%u: ioreq server %u, %u vCPUs\n", xg->domid, xg->id, nr);
+	return 0;
+
+err_unbind:
+	vbx_unbind_vcpus(xg);
+err_unmap:
+	vbx_server_destroy(xg);
+	vbx_ioreq_page_unmap(xg);
+	goto err_free;
+err_destroy:
+	vbx_server_destroy(xg);
+err_free:
+	kfree(xg->vcpus);
+	kfree(xg);
+	return ret == -ESRCH ? -ENOENT : ret;
+}
+
+static void vbx_detach(struct virtbe_guest *g)
+{
+	struct vbx_guest *xg = g->hyp_data;
+	unsigned long port;
+	void *entry;
+
+	cancel_delayed_work_sync(&xg->watch);
+	/* Disabled first: no new ioreqs; then the handlers are gone. */
+	vbx_server_destroy(xg);
+	vbx_unbind_vcpus(xg);
+	vbx_ioreq_page_unmap(xg);
+	xa_for_each(&xg->ports, port, entry)
+		vbx_close_port(xa_to_value(entry));
+	xa_destroy(&xg->ports);
+	if (atomic64_read(&xg->stat_unsupported))
+		pr_info("d%u: %lld ioreqs not served (rep, pointer or other types)\n",
+			xg->domid, atomic64_read(&xg->stat_unsupported));
+	kfree(xg->vcpus);
+	kfree(xg);
+	g->hyp_data = NULL;
+}
+
+static void vbx_mem_unmap(struct virtbe_guest *g, unsigned long nr_pages,
+			  struct page **pages)
+{
+	vbx_direct_unmap(pages, nr_pages);
+	xen_free_unpopulated_pages(nr_pages, pages);
+}
+
+static int vbx_mem_map(struct virtbe_guest *g, u64 gpa, unsigned long nr_pages,
+		       struct page **pages)
+{
+	struct vbx_guest *xg = g->hyp_data;
+	unsigned long i, done = 0;
+	xen_pfn_t *gfns;
+	int ret;
+
+	if (nr_pages > UINT_MAX)
+		return -EINVAL;
+	gfns = kvmalloc_array(VBX_MAP_BATCH, sizeof(*gfns), GFP_KERNEL);
+	if (!gfns)
+		return -ENOMEM;
+	ret = xen_alloc_unpopulated_pages(nr_pages, pages);
+	if (ret)
+		goto out_free;
+
+	while (done < nr_pages) {
+		unsigned int n = min_t(unsigned long, nr_pages - done,
+				       VBX_MAP_BATCH);
+		unsigned int ok;
+
+		for (i = 0; i < n; i++)
+			gfns[i] = (gpa >> XEN_PAGE_SHIFT) + done + i;
+		ret = vbx_direct_map(pages + done, gfns, n,
+				     MMU_NORMAL_PT_UPDATE, xg->domid, &ok);
+		done += ok;
+		if (ret) {
+			pr_debug("d%u: mapping gfn %#llx: %d\n", xg->domid,
+				 (gpa >> XEN_PAGE_SHIFT) + done, ret);
+			/* not RAM (no p2m entry) vs. anything else */
+			ret = ret == -EINVAL || ret == -ENOENT ? -ENXIO : -EIO;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	if (ret) {
+		vbx_direct_unmap(pages, done);
+		xen_free_unpopulated_pages(nr_pages, pages);
+		memset(pages, 0, nr_pages * sizeof(*pages));
+	}
+out_free:
+	kvfree(gfns);
+	return ret;
+}
+
+static int vbx_mem_fault(struct virtbe_guest *g, struct vm_area_struct *vma,
+			 unsigned long addr, u64 gpa, unsigned long nr_pages)
+{
+	struct vbx_guest *xg = g->hyp_data;
+	xen_pfn_t *gfns;
+	unsigned long i;
+	int *errs, ret;
+
+	gfns = kvmalloc_array(nr_pages, sizeof(*gfns), GFP_KERNEL);
+	errs = kvmalloc_array(nr_pages, sizeof(*errs), GFP_KERNEL);
+	ret = -ENOMEM;
+	if (!gfns || !errs)
+		goto out;
+	for (i = 0; i < nr_pages; i++)
+		gfns[i] = (gpa >> XEN_PAGE_SHIFT) + i;
+	ret = xen_remap_domain_gfn_array(vma, addr, gfns, nr_pages, errs,
+					 vma->vm_page_prot, xg->domid, NULL);
+	if (ret >= 0 && ret != nr_pages)
+		ret = -EIO;
+	else if (ret > 0)
+		ret = 0;
+out:
+	kvfree(errs);
+	kvfree(gfns);
+	return ret;
+}
+
+static int vbx_claim(struct virtbe_guest *g, bool pio, u64 addr, u64 len,
+		     bool map)
+{
+	struct vbx_guest *xg = g->hyp_data;
+	struct vbx_dm_op op = {
+		.op = map ? VBX_DMOP_map_io_range_to_ioreq_server :
+			    VBX_DMOP_unmap_io_range_from_ioreq_server,
+		.u.range = {
+			.id = xg->id,
+			.type = pio ? VBX_DMOP_IO_RANGE_PORT :
+				      VBX_DMOP_IO_RANGE_MEMORY,
+			.start = addr,
+			.end = addr + len - 1,
+		},
+	};
+
+	return vbx_dm_op(xg->domid, &op);
+}
+
+static int vbx_claim_range(struct virtbe_guest *g, bool pio, u64 addr,
+			   u64 len)
+{
+	int ret = vbx_claim(g, pio, addr, len, true);
+
+	return ret == -ESRCH ? -ENODEV : ret;
+}
+
+static void vbx_release_range(struct virtbe_guest *g, bool pio, u64 addr,
+			      u64 len)
+{
+	vbx_claim(g, pio, addr, len, false);
+}
+
+static int vbx_irq_check(struct virtbe_guest *g, const struct virtbe_irq *irq)
+{
+	struct vbx_guest *xg = g->hyp_data;
+	evtchn_port_t local;
+	int ret = 0;
+
+	switch (irq->type) {
+	case VIRTBE_IRQ_EDGE:
+		return irq->irq < 16 ? 0 : -EINVAL;
+	case VIRTBE_IRQ_MSI:
+		return 0;
+	case VIRTBE_IRQ_EVTCHN:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!irq->irq)
+		return -EINVAL;
+	mutex_lock(&xg->port_lock);
+	if (xa_load(&xg->ports, irq->irq))
+		goto out_unlock;
+	ret = vbx_bind_interdomain(xg->domid, irq->irq, &local);
+	if (ret) {
+		pr_debug("d%u: binding port %u: %d\n", xg->domid, irq->irq,
+			 ret);
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	ret = xa_err(xa_store(&xg->ports, irq->irq, xa_mk_value(local),
+			      GFP_KERNEL));
+	if (ret)
+		vbx_close_port(local);
+out_unlock:
+	mutex_unlock(&xg->port_lock);
+	return ret;
+}
+
+static void vbx_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
+			bool level)
+{
+	struct vbx_guest *xg = g->hyp_data;
+	struct vbx_dm_op op;
+	void *entry;
+
+	switch (irq->type) {
+	case VIRTBE_IRQ_EVTCHN:
+		entry = xa_load(&xg->ports, irq->irq);
+		if (entry)
+			notify_remote_via_evtchn(xa_to_value(entry));
+		return;
+	case VIRTBE_IRQ_EDGE:
+		/* dm_op does not sleep: fine in the wakeup callback. */
+		op = (struct vbx_dm_op) {
+			.op = VBX_DMOP_set_isa_irq_level,
+			.u.isa_irq = { .isa_irq = irq->irq, .level = 1 },
+		};
+		vbx_dm_op(xg->domid, &op);
+		op.u.isa_irq.level = 0;
+		vbx_dm_op(xg->domid, &op);
+		return;
+	case VIRTBE_IRQ_MSI:
+		op = (struct vbx_dm_op) {
+			.op = VBX_DMOP_inject_msi,
+			.u.msi = { .data = irq->msi_data,
+				   .addr = irq->msi_addr },
+		};
+		vbx_dm_op(xg->domid, &op);
+		return;
+	}
+}
+
+static const struct virtbe_hyp_ops vbx_hyp_ops = {
+	.owner = THIS_MODULE,
+	.name = "xen",
+	.id = VIRTBE_HYP_XEN,
+	.features = VIRTBE_HYP_F_MMIO | VIRTBE_HYP_F_PIO |
+		    VIRTBE_HYP_F_IRQ_EDGE | VIRTBE_HYP_F_IRQ_EVTCHN |
+		    VIRTBE_HYP_F_IRQ_MSI,
+	.attach = vbx_attach,
+	.detach = vbx_detach,
+	.mem_map = vbx_mem_map,
+	.mem_unmap = vbx_mem_unmap,
+	.mem_fault = vbx_mem_fault,
+	.claim_range = vbx_claim_range,
+	.release_range = vbx_release_range,
+	.complete = vbx_complete,
+	.irq_check = vbx_irq_check,
+	.irq_set = vbx_irq_set,
+};
+
+static int __init vbx_init(void)
+{
+	int ret;
+
+	BUILD_BUG_ON(sizeof(struct vbx_ioreq) != 32);
+	BUILD_BUG_ON(sizeof(struct vbx_dm_op) < 32);
+#ifdef VBX_HAVE_KERNEL_IOREQ
+	BUILD_BUG_ON(sizeof(struct vbx_ioreq) != sizeof(struct ioreq));
+	BUILD_BUG_ON(offsetof(struct vbx_ioreq, vp_eport) !=
+		     offsetof(struct ioreq, vp_eport));
+	BUILD_BUG_ON(offsetof(struct vbx_ioreq, type) !=
+		     offsetof(struct ioreq, type));
+#endif
+	if (!xen_domain() || (!xen_initial_domain() && !allow_domu)) {
+		pr_debug("not a Xen dom0\n");
+		return -ENODEV;
+	}
+	if (xen_feature(XENFEAT_auto_translated_physmap)) {
+		pr_info("auto-translated (PVH/HVM) dom0s are not supported yet\n");
+		return -ENODEV;
+	}
+	vbx_wq = alloc_workqueue("virtbe_xen", 0, 0);
+	if (!vbx_wq)
+		return -ENOMEM;
+	ret = virtbe_hyp_register(&vbx_hyp_ops);
+	if (ret)
+		destroy_workqueue(vbx_wq);
+	return ret;
+}
+
+static void __exit vbx_exit(void)
+{
+	virtbe_hyp_unregister(&vbx_hyp_ops);
+	destroy_workqueue(vbx_wq);
+}
+
+module_init(vbx_init);
+module_exit(vbx_exit);
+MODULE_DESCRIPTION("virtbe_xen: Xen IOREQ server backend for virtbe");
+MODULE_LICENSE("GPL");
