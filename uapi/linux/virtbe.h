@@ -371,8 +371,10 @@ struct virtbe_stats {
  * unknown or expired id), the records before it stay consumed: write()
  * returns their bytes (a short write), and a write() starting at the
  * rejected record fails with its error.  A write() whose first record is
- * rejected fails with that error and consumes nothing.  A request not answered within the guest's request
- * timeout is completed by the kernel (reads return all-ones) and counted in
+ * rejected fails with that error and consumes nothing.
+ *
+ * A request not answered within the guest's request timeout is completed
+ * by the kernel (reads return all-ones) and counted in
  * virtbe_stats.out_timeouts; closing the guest fd completes every
  * outstanding request the same way.
  */
