@@ -29,7 +29,6 @@
 #include <linux/interrupt.h>
 #include <linux/module.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 #include <linux/xarray.h>
 
 #include <xen/events.h>
@@ -45,10 +44,9 @@
 #include <asm/xen/hypercall.h>
 #include <asm/xen/page.h>
 
-/* The kernel has the ioreq layout since 6.7 (privcmd's ioeventfd). */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+/* Kbuild defines it when the kernel has the ioreq layout (6.7+). */
+#ifdef VBX_HAVE_KERNEL_IOREQ
 #include <xen/interface/hvm/ioreq.h>
-#define VBX_HAVE_KERNEL_IOREQ 1
 #endif
 
 #include "../virtbe.h"
