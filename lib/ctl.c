@@ -16,6 +16,10 @@
 #include "internal.h"
 #include "syscall.h"
 
+/* The layouts of API version 1 (see "Request channel" in the uapi). */
+_Static_assert(sizeof(struct virtbe_request) == 64, "request record");
+_Static_assert(sizeof(struct virtbe_completion) == 32, "completion record");
+
 const char *vbe__ctl_path = "/dev/virtbe";
 
 /* Control device */
@@ -182,6 +186,17 @@ VBE_EXPORT int vbe_guest_get_info(struct vbe_guest *guest, uint32_t hyp,
 	return get_info(guest->fd, hyp, info);
 }
 
+uint64_t vbe__guest_features(struct vbe_guest *guest)
+{
+	struct virtbe_info info;
+
+	if (!guest->info_valid && !get_info(guest->fd, 0, &info)) {
+		guest->features = info.out_features;
+		guest->info_valid = true;
+	}
+	return guest->features;
+}
+
 VBE_EXPORT struct vbe_memtab *vbe_guest_memtab(struct vbe_guest *guest)
 {
 	return guest->mt;
@@ -344,7 +359,7 @@ VBE_EXPORT int vbe_ioeventfd_deassign(struct vbe_guest *guest, int fd,
 
 /* irqfds */
 
-static int irqfd(struct vbe_guest *guest, struct virtbe_irqfd *arg)
+int vbe__irqfd(struct vbe_guest *guest, struct virtbe_irqfd *arg)
 {
 	return vbe_sys_ioctl(guest->fd, VIRTBE_IRQFD, arg);
 }
@@ -360,7 +375,7 @@ VBE_EXPORT int vbe_irqfd_assign_edge(struct vbe_guest *guest, int fd,
 		.irq = line,
 	};
 
-	return irqfd(guest, &arg);
+	return vbe__irqfd(guest, &arg);
 }
 
 VBE_EXPORT int vbe_irqfd_assign_level(struct vbe_guest *guest, int fd,
@@ -374,7 +389,7 @@ VBE_EXPORT int vbe_irqfd_assign_level(struct vbe_guest *guest, int fd,
 		.irq = line,
 	};
 
-	return irqfd(guest, &arg);
+	return vbe__irqfd(guest, &arg);
 }
 
 VBE_EXPORT int vbe_irqfd_assign_evtchn(struct vbe_guest *guest, int fd,
@@ -388,7 +403,7 @@ VBE_EXPORT int vbe_irqfd_assign_evtchn(struct vbe_guest *guest, int fd,
 		.irq = port,
 	};
 
-	return irqfd(guest, &arg);
+	return vbe__irqfd(guest, &arg);
 }
 
 VBE_EXPORT int vbe_irqfd_assign_msi(struct vbe_guest *guest, int fd,
@@ -404,7 +419,7 @@ VBE_EXPORT int vbe_irqfd_assign_msi(struct vbe_guest *guest, int fd,
 		.msi_data = data,
 	};
 
-	return irqfd(guest, &arg);
+	return vbe__irqfd(guest, &arg);
 }
 
 VBE_EXPORT int vbe_irqfd_deassign(struct vbe_guest *guest, int fd)
@@ -416,7 +431,7 @@ VBE_EXPORT int vbe_irqfd_deassign(struct vbe_guest *guest, int fd)
 		.resamplefd = -1,
 	};
 
-	return irqfd(guest, &arg);
+	return vbe__irqfd(guest, &arg);
 }
 
 /* Statistics */

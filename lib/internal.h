@@ -6,6 +6,7 @@
 #ifndef LIBVIRTBE_INTERNAL_H
 #define LIBVIRTBE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <virtbe/virtbe.h>
@@ -37,6 +38,8 @@ struct vbe_ctl {
 struct vbe_guest {
 	int fd;
 	unsigned int nr_vcpus;
+	bool info_valid;		/* @features was queried */
+	uint64_t features;		/* virtbe_info.out_features */
 	struct vbe_memtab *mt;
 	struct vbe_mem *mems;		/* windows mapped through this guest */
 	struct vbe_dev *devs;		/* attached devices */
@@ -51,6 +54,15 @@ struct vbe_mem {
 	uint64_t gpa;
 	uint64_t len;
 };
+
+/*
+ * ctl.c: VIRTBE_GET_INFO's out_features of the guest's kernel, queried once
+ * per guest (0 while the query fails).
+ */
+uint64_t vbe__guest_features(struct vbe_guest *guest);
+
+/* ctl.c: VIRTBE_IRQFD with a structure the caller filled (size included). */
+int vbe__irqfd(struct vbe_guest *guest, struct virtbe_irqfd *arg);
 
 /* The control device node; tests point it elsewhere. */
 extern const char *vbe__ctl_path;

@@ -6,15 +6,21 @@
  * (vbe_dev_handle_request()/vbe_guest_process()) and kicks.  Three pieces of
  * state are shared with other threads and are atomics or locked:
  *
- * - InterruptStatus (@isr): set with a seq_cst fetch_or *before* the call
- *   eventfd is written (vbe_dev_notify_used/config), cleared with a seq_cst
- *   fetch_and by InterruptACK, read with a seq_cst load.  A driver that
- *   reads InterruptStatus after receiving an interrupt sees every bit set
- *   before that interrupt was raised (the eventfd write, the hypervisor's
- *   injection and the request that carries the read are all ordered after
- *   the fetch_or), and an ACK clears only the bits it names, never a bit
- *   set concurrently.  For level interrupts the line is re-asserted after
- *   each guest EOI while InterruptStatus != 0 (vbe_dev_handle_resample()).
+ * - InterruptStatus.  When the kernel keeps it (@kernel_isr, see below) the
+ *   library keeps nothing: vbe_dev_notify_used/config only write the call
+ *   or config call eventfd, whose irqfd sets the cause bit in the kernel
+ *   before it raises the interrupt, and the guest's InterruptStatus reads and
+ *   InterruptACK writes are answered by the kernel.  Otherwise (@isr): set
+ *   with a seq_cst fetch_or *before* the call eventfd is written, cleared
+ *   with a seq_cst fetch_and by InterruptACK, read with a seq_cst load.  A
+ *   driver that reads InterruptStatus after receiving an interrupt sees
+ *   every bit set before that interrupt was raised (the eventfd write, the
+ *   hypervisor's injection and the request that carries the read are all
+ *   ordered after the fetch_or), and an ACK clears only the bits it names,
+ *   never a bit set concurrently.  For level interrupts the line is
+ *   re-asserted after each guest EOI while InterruptStatus != 0
+ *   (vbe_dev_handle_resample(); the kernel does it itself when it keeps
+ *   InterruptStatus).
  * - Status (@status): the request thread changes it; other threads only
  *   OR in DEVICE_NEEDS_RESET (vbe_dev_set_needs_reset()), so every update
  *   is an atomic read-modify-write.
@@ -22,6 +28,18 @@
  *   bytes and increment the generation under @cfg_lock; driver reads of the
  *   buffer take the lock too, so a driver that saw new bytes also sees the
  *   new generation.
+ *
+ * Kernel-kept InterruptStatus.  When the guest's kernel reports
+ * VIRTBE_F_VIRTIO_MMIO_ISR and the register block is 256-byte aligned, the
+ * call eventfd is assigned with VIRTBE_IRQFD_VIRTIO_MMIO and isr_bits =
+ * "used buffer", and a second eventfd (the config call fd) with "config
+ * change", both on the device's interrupt.  Anyone may then write the call
+ * fd (a vhost-user daemon, too) and InterruptStatus stays right.  Entering
+ * that mode hands the bits the library kept so far to the kernel
+ * (kernel_isr_enter()); a notify that races with it sets its bit before it
+ * looks at the mode, and the mode is stored before the bits are taken, so
+ * one of the two forwards the bit.  A device reset clears the kernel's copy
+ * by assigning the irqfds again (kernel_isr_reset()).
  *
  * Copyright (C) 2026 The virtbe authors
  */
@@ -48,6 +66,8 @@
 #define VBE_MMIO_VERSION 2U
 #define VBE_DEV_MAX_QUEUES 1024U
 #define VBE_DEV_MAX_SIZE (1ULL << 32)
+/* VIRTBE_IRQFD_VIRTIO_MMIO names 256-byte aligned register blocks. */
+#define VBE_VMMIO_ALIGN 0x100U
 
 /* Transport features the model cannot provide. */
 #define VBE_DEV_BAD_FEATURES				\
@@ -101,8 +121,11 @@ struct vbe_dev {
 	uint64_t msi_addr;
 	uint32_t msi_data;
 	int call_fd;
+	int config_fd;			/* the config call fd */
 	int resample_fd;
-	bool irqfd_assigned;
+	bool irqfd_assigned;		/* call_fd */
+	bool config_irqfd_assigned;	/* config_fd */
+	uint32_t kernel_isr;		/* atomic: the kernel keeps the ISR */
 
 	struct vbe_guest *guest;
 	struct vbe_dev *next;		/* in guest->devs */
@@ -147,6 +170,7 @@ VBE_EXPORT int vbe_dev_new(uint64_t base, uint64_t size, uint32_t device_id,
 	dev->num_queues = num_queues;
 	dev->queue_max = queue_max;
 	dev->call_fd = -1;
+	dev->config_fd = -1;
 	dev->resample_fd = -1;
 	for (i = 0; i < num_queues; i++)
 		dev->q[i].kick_fd = -1;
@@ -179,6 +203,7 @@ VBE_EXPORT void vbe_dev_free(struct vbe_dev *dev)
 		vbe_sys_close(dev->q[i].kick_fd);
 	}
 	vbe_sys_close(dev->call_fd);
+	vbe_sys_close(dev->config_fd);
 	vbe_sys_close(dev->resample_fd);
 	pthread_mutex_destroy(&dev->cfg_lock);
 	free(dev->cfg);
@@ -268,23 +293,125 @@ VBE_EXPORT int vbe_dev_set_memtab(struct vbe_dev *dev,
 
 /* Interrupts */
 
-static int assign_irqfd(struct vbe_dev *dev)
+static bool kernel_isr(const struct vbe_dev *dev)
 {
-	struct vbe_guest *guest = dev->guest;
+	return __atomic_load_n(&dev->kernel_isr, __ATOMIC_SEQ_CST);
+}
 
-	switch (dev->irq_type) {
-	case VIRTBE_IRQ_EDGE:
-		return vbe_irqfd_assign_edge(guest, dev->call_fd, dev->irq);
-	case VIRTBE_IRQ_LEVEL:
-		return vbe_irqfd_assign_level(guest, dev->call_fd,
-					      dev->resample_fd, dev->irq);
-	case VIRTBE_IRQ_EVTCHN:
-		return vbe_irqfd_assign_evtchn(guest, dev->call_fd, dev->irq);
-	case VIRTBE_IRQ_MSI:
-		return vbe_irqfd_assign_msi(guest, dev->call_fd,
-					    dev->msi_addr, dev->msi_data);
+/* Will the kernel keep InterruptStatus if we ask? */
+static bool want_kernel_isr(struct vbe_dev *dev)
+{
+	return !(dev->base % VBE_VMMIO_ALIGN) &&
+	       (vbe__guest_features(dev->guest) & VIRTBE_F_VIRTIO_MMIO_ISR);
+}
+
+/* One irqfd on the device's interrupt; @isr_bits 0: a plain one. */
+static int irqfd_assign(struct vbe_dev *dev, int fd, uint32_t isr_bits)
+{
+	struct virtbe_irqfd arg = {
+		.size = sizeof(arg),
+		.flags = isr_bits ? VIRTBE_IRQFD_VIRTIO_MMIO : 0,
+		.fd = fd,
+		.resamplefd = dev->resample_fd,	/* -1 unless level */
+		.type = dev->irq_type,
+		.irq = dev->irq,
+		.msi_addr = dev->msi_addr,
+		.msi_data = dev->msi_data,
+		.isr_bits = isr_bits,
+		.vmmio_base = isr_bits ? dev->base : 0,
+	};
+
+	return vbe__irqfd(dev->guest, &arg);
+}
+
+/* Kernel-kept ISR: the irqfds of both causes (undone on failure). */
+static int irqfds_assign_kernel(struct vbe_dev *dev)
+{
+	int ret;
+
+	ret = irqfd_assign(dev, dev->call_fd, VIRTBE_VIRTIO_ISR_USED);
+	if (ret)
+		return ret;
+	ret = irqfd_assign(dev, dev->config_fd, VIRTBE_VIRTIO_ISR_CONFIG);
+	if (ret) {
+		vbe_irqfd_deassign(dev->guest, dev->call_fd);
+		return ret;
 	}
-	return -EINVAL;
+	dev->irqfd_assigned = true;
+	dev->config_irqfd_assigned = true;
+	return 0;
+}
+
+/* Raise the causes @bits through the irqfds of a kernel-kept ISR. */
+static int kernel_raise(struct vbe_dev *dev, uint32_t bits)
+{
+	int ret = 0;
+
+	if (bits & VIRTIO_MMIO_INT_VRING)
+		ret = vbe_sys_eventfd_signal(dev->call_fd);
+	if (!ret && (bits & VIRTIO_MMIO_INT_CONFIG))
+		ret = vbe_sys_eventfd_signal(dev->config_fd);
+	return ret;
+}
+
+/* From now on the kernel keeps InterruptStatus: give it our bits. */
+static void kernel_isr_enter(struct vbe_dev *dev)
+{
+	__atomic_store_n(&dev->kernel_isr, 1, __ATOMIC_SEQ_CST);
+	kernel_raise(dev, __atomic_exchange_n(&dev->isr, 0, __ATOMIC_SEQ_CST));
+}
+
+/* Assign the irqfd(s) of an attached device with an interrupt. */
+static int irqfds_assign(struct vbe_dev *dev)
+{
+	int ret;
+
+	if (want_kernel_isr(dev)) {
+		ret = irqfds_assign_kernel(dev);
+		if (!ret)
+			kernel_isr_enter(dev);
+		return ret;
+	}
+	ret = irqfd_assign(dev, dev->call_fd, 0);
+	if (!ret)
+		dev->irqfd_assigned = true;
+	return ret;
+}
+
+static void irqfds_deassign(struct vbe_dev *dev)
+{
+	if (dev->config_irqfd_assigned) {
+		vbe_irqfd_deassign(dev->guest, dev->config_fd);
+		dev->config_irqfd_assigned = false;
+	}
+	if (dev->irqfd_assigned) {
+		vbe_irqfd_deassign(dev->guest, dev->call_fd);
+		dev->irqfd_assigned = false;
+	}
+	__atomic_store_n(&dev->kernel_isr, 0, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The driver reset the device, which clears InterruptStatus (virtio 1.2,
+ * 4.2.2.1).  The kernel forgets its copy when the last irqfd naming the
+ * device goes (deassignment is synchronous), so assign both again.  A
+ * signal in between stays counted in its eventfd and is delivered by the
+ * new assignment.  If that fails (out of memory or irqfds), fall back to
+ * the library's InterruptStatus with a plain irqfd.
+ */
+static void kernel_isr_reset(struct vbe_dev *dev)
+{
+	if (!kernel_isr(dev))
+		return;
+	vbe_irqfd_deassign(dev->guest, dev->config_fd);
+	vbe_irqfd_deassign(dev->guest, dev->call_fd);
+	dev->irqfd_assigned = false;
+	dev->config_irqfd_assigned = false;
+	if (!irqfds_assign_kernel(dev))
+		return;
+	__atomic_store_n(&dev->kernel_isr, 0, __ATOMIC_SEQ_CST);
+	if (!irqfd_assign(dev, dev->call_fd, 0))
+		dev->irqfd_assigned = true;
 }
 
 VBE_EXPORT int vbe_dev_set_irq(struct vbe_dev *dev, uint32_t type,
@@ -314,10 +441,14 @@ VBE_EXPORT int vbe_dev_set_irq(struct vbe_dev *dev, uint32_t type,
 	if (ret < 0)
 		return ret;
 	dev->call_fd = ret;
+	ret = vbe_sys_eventfd();
+	if (ret < 0)
+		goto err_close;
+	dev->config_fd = ret;
 	if (type == VIRTBE_IRQ_LEVEL) {
 		ret = vbe_sys_eventfd();
 		if (ret < 0)
-			goto err_close_call;
+			goto err_close;
 		dev->resample_fd = ret;
 	}
 	dev->irq_type = type;
@@ -325,18 +456,18 @@ VBE_EXPORT int vbe_dev_set_irq(struct vbe_dev *dev, uint32_t type,
 	dev->msi_addr = msi_addr;
 	dev->msi_data = msi_data;
 	if (dev->guest) {
-		ret = assign_irqfd(dev);
+		ret = irqfds_assign(dev);
 		if (ret)
-			goto err_close_resample;
-		dev->irqfd_assigned = true;
+			goto err_close;
 	}
 	dev->irq_set = true;
 	return 0;
 
-err_close_resample:
+err_close:
 	vbe_sys_close(dev->resample_fd);
 	dev->resample_fd = -1;
-err_close_call:
+	vbe_sys_close(dev->config_fd);
+	dev->config_fd = -1;
 	vbe_sys_close(dev->call_fd);
 	dev->call_fd = -1;
 	return ret;
@@ -344,9 +475,15 @@ err_close_call:
 
 static int raise_irq(struct vbe_dev *dev, uint32_t bit)
 {
+	if (kernel_isr(dev))
+		return kernel_raise(dev, bit);
 	__atomic_fetch_or(&dev->isr, bit, __ATOMIC_SEQ_CST);
 	if (dev->call_fd < 0)
 		return -ENOENT;
+	/* Entered kernel mode meanwhile: the bit must reach the kernel. */
+	if (kernel_isr(dev))
+		return kernel_raise(dev, __atomic_exchange_n(&dev->isr, 0,
+							     __ATOMIC_SEQ_CST));
 	return vbe_sys_eventfd_signal(dev->call_fd);
 }
 
@@ -357,6 +494,7 @@ VBE_EXPORT int vbe_dev_notify_used(struct vbe_dev *dev)
 
 VBE_EXPORT int vbe_dev_notify_config(struct vbe_dev *dev)
 {
+	__atomic_fetch_add(&dev->cfg_gen, 1, __ATOMIC_SEQ_CST);
 	return raise_irq(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
@@ -369,6 +507,9 @@ VBE_EXPORT int vbe_dev_handle_resample(struct vbe_dev *dev)
 	ret = vbe_sys_eventfd_drain(dev->resample_fd);
 	if (ret < 0)
 		return ret;
+	/* The kernel raises the line again while its copy is not 0. */
+	if (kernel_isr(dev))
+		return 0;
 	/* The line was lowered before the resample fd was signalled. */
 	if (!__atomic_load_n(&dev->isr, __ATOMIC_SEQ_CST))
 		return 0;
@@ -379,6 +520,16 @@ VBE_EXPORT int vbe_dev_handle_resample(struct vbe_dev *dev)
 VBE_EXPORT int vbe_dev_call_fd(const struct vbe_dev *dev)
 {
 	return dev->call_fd < 0 ? -ENOENT : dev->call_fd;
+}
+
+VBE_EXPORT int vbe_dev_config_call_fd(const struct vbe_dev *dev)
+{
+	return kernel_isr(dev) ? dev->config_fd : -ENOENT;
+}
+
+VBE_EXPORT bool vbe_dev_kernel_isr(const struct vbe_dev *dev)
+{
+	return kernel_isr(dev);
 }
 
 VBE_EXPORT int vbe_dev_resample_fd(const struct vbe_dev *dev)
@@ -398,7 +549,7 @@ VBE_EXPORT int vbe_dev_config_changed(struct vbe_dev *dev)
 	__atomic_fetch_add(&dev->cfg_gen, 1, __ATOMIC_SEQ_CST);
 	if (!(status_load(dev) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return 0;
-	return vbe_dev_notify_config(dev);
+	return raise_irq(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
 static bool cfg_range_ok(const struct vbe_dev *dev, uint32_t offset,
@@ -421,7 +572,7 @@ VBE_EXPORT int vbe_dev_config_update(struct vbe_dev *dev, uint32_t offset,
 	pthread_mutex_unlock(&dev->cfg_lock);
 	if (!(status_load(dev) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return 0;
-	return vbe_dev_notify_config(dev);
+	return raise_irq(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
 VBE_EXPORT int vbe_dev_config_get(struct vbe_dev *dev, uint32_t offset,
@@ -647,6 +798,7 @@ static void status_write(struct vbe_dev *dev, uint32_t val)
 
 	if (!val) {
 		dev_reset(dev);
+		kernel_isr_reset(dev);
 		return;
 	}
 	/* Only a reset clears bits; only the device sets NEEDS_RESET. */
@@ -679,7 +831,7 @@ VBE_EXPORT void vbe_dev_set_needs_reset(struct vbe_dev *dev)
 
 	if ((old & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	    !(old & VIRTIO_CONFIG_S_NEEDS_RESET))
-		vbe_dev_notify_config(dev);
+		raise_irq(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
 VBE_EXPORT uint32_t vbe_dev_status(const struct vbe_dev *dev)
@@ -950,10 +1102,9 @@ VBE_EXPORT int vbe_dev_attach(struct vbe_dev *dev, struct vbe_guest *guest)
 	if (ret)
 		goto err_unlink;
 	if (dev->irq_set) {
-		ret = assign_irqfd(dev);
+		ret = irqfds_assign(dev);
 		if (ret)
 			goto err_release_range;
-		dev->irqfd_assigned = true;
 	}
 	for (i = 0; i < dev->num_queues; i++)
 		if (dev->q[i].vq)
@@ -972,10 +1123,7 @@ VBE_EXPORT void vbe_dev_detach(struct vbe_dev *dev)
 	if (!dev || !dev->guest)
 		return;
 	dev_reset(dev);
-	if (dev->irqfd_assigned) {
-		vbe_irqfd_deassign(dev->guest, dev->call_fd);
-		dev->irqfd_assigned = false;
-	}
+	irqfds_deassign(dev);
 	vbe_release_range(dev->guest, dev->base, dev->size, 0);
 	dev_unlink(dev);
 }
@@ -988,6 +1136,8 @@ void vbe__dev_orphan(struct vbe_dev *dev)
 	for (i = 0; i < dev->num_queues; i++)
 		dev->q[i].ioeventfd = false;
 	dev->irqfd_assigned = false;
+	dev->config_irqfd_assigned = false;
+	__atomic_store_n(&dev->kernel_isr, 0, __ATOMIC_SEQ_CST);
 	dev_reset(dev);
 	dev_unlink(dev);
 }

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fakehv.h"
@@ -26,7 +28,8 @@ void fake_reset(void)
 	fake.ncalls = 0;
 	fake.hook = NULL;
 	fake.write_hook = NULL;
-	fake.nranges = fake.nioev = fake.nirq = 0;
+	fake.nranges = fake.nioev = fake.nirq = fake.nvmmio = fake.nlines = 0;
+	fake.no_vmmio_isr = false;
 	memset(&fake.stats, 0, sizeof(fake.stats));
 	pthread_mutex_unlock(&fake.lock);
 }
@@ -109,6 +112,8 @@ static int do_info(struct virtbe_info *a)
 	a->out_max_vcpus = 256;
 	a->out_features = VIRTBE_F_REQUEST_CHANNEL | VIRTBE_F_IOEVENTFD |
 			  VIRTBE_F_IRQFD | VIRTBE_F_MEM_FD;
+	if (!fake.no_vmmio_isr)
+		a->out_features |= VIRTBE_F_VIRTIO_MMIO_ISR;
 	a->out_hyps = 1ULL << VIRTBE_HYP_SIM;
 	a->out_hyp_features = a->hyp ? VIRTBE_HYP_F_MMIO |
 		VIRTBE_HYP_F_IRQ_EDGE | VIRTBE_HYP_F_IRQ_LEVEL |
@@ -231,21 +236,116 @@ static int do_ioeventfd(struct virtbe_ioeventfd *a)
 	return 0;
 }
 
-static int do_irqfd(struct virtbe_irqfd *a)
+/* Interrupts (see fakehv.h); all with fake.lock held. */
+
+static struct fake_line *line_get(uint32_t type, uint32_t irq)
+{
+	struct fake_line *l;
+	unsigned int i;
+
+	for (i = 0; i < fake.nlines; i++)
+		if (fake.lines[i].type == type && fake.lines[i].irq == irq)
+			return &fake.lines[i];
+	if (fake.nlines == FAKE_MAX)
+		abort();
+	l = &fake.lines[fake.nlines++];
+	*l = (struct fake_line){ .type = type, .irq = irq };
+	return l;
+}
+
+static struct fake_vmmio *vmmio_find(uint64_t base)
 {
 	unsigned int i;
 
-	if (a->flags & ~VIRTBE_IRQFD_DEASSIGN)
+	for (i = 0; i < fake.nvmmio; i++)
+		if (fake.vmmio[i].base == base)
+			return &fake.vmmio[i];
+	return NULL;
+}
+
+/* What the kernel's wakeup callback does for each signal, done late. */
+static void fake_sync(bool all)
+{
+	struct fake_irqfd *e;
+	struct fake_vmmio *v;
+	struct pollfd p;
+	uint64_t cnt;
+	unsigned int i;
+
+	for (i = 0; i < fake.nirq; i++) {
+		e = &fake.irq[i];
+		if (!all && !(e->flags & VIRTBE_IRQFD_VIRTIO_MMIO))
+			continue;
+		p = (struct pollfd){ .fd = e->fd, .events = POLLIN };
+		if (poll(&p, 1, 0) != 1 || read(e->fd, &cnt, 8) != 8)
+			continue;
+		v = e->flags & VIRTBE_IRQFD_VIRTIO_MMIO ?
+			vmmio_find(e->vmmio_base) : NULL;
+		if (v)
+			v->isr |= e->isr_bits;
+		line_get(e->type, e->irq)->pending++;
+		fake.stats.out_irqs++;
+	}
+}
+
+static bool range_claimed(uint64_t addr, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < fake.nranges; i++)
+		if (addr >= fake.ranges[i].addr &&
+		    addr - fake.ranges[i].addr < fake.ranges[i].len &&
+		    fake.ranges[i].len - (addr - fake.ranges[i].addr) >= len)
+			return true;
+	return false;
+}
+
+static int vmmio_get(const struct virtbe_irqfd *a)
+{
+	struct fake_vmmio *v = vmmio_find(a->vmmio_base);
+
+	if (v) {
+		/* One device, one interrupt. */
+		if (v->type != a->type || v->irq != a->irq ||
+		    v->msi_addr != a->msi_addr || v->msi_data != a->msi_data)
+			return -EINVAL;
+		v->users++;
+		return 0;
+	}
+	if (fake.nvmmio == FAKE_MAX)
+		return -ENOSPC;
+	fake.vmmio[fake.nvmmio++] = (struct fake_vmmio){
+		.base = a->vmmio_base, .users = 1, .type = a->type,
+		.irq = a->irq, .msi_addr = a->msi_addr,
+		.msi_data = a->msi_data };
+	return 0;
+}
+
+/* The last irqfd naming the device is gone: so is its InterruptStatus. */
+static void vmmio_put(uint64_t base)
+{
+	struct fake_vmmio *v = vmmio_find(base);
+
+	if (v && !--v->users)
+		*v = fake.vmmio[--fake.nvmmio];
+}
+
+static int do_irqfd(struct virtbe_irqfd *a)
+{
+	unsigned int i;
+	int ret;
+
+	if (a->flags & ~(VIRTBE_IRQFD_DEASSIGN | VIRTBE_IRQFD_VIRTIO_MMIO))
 		return -EOPNOTSUPP;
-	/* Without VIRTBE_IRQFD_VIRTIO_MMIO: 0 (the old __reserved). */
-	if (!(a->flags & VIRTBE_IRQFD_DEASSIGN) &&
-	    (a->isr_bits || a->vmmio_base))
-		return -EINVAL;
 	if (a->fd < 0 || fcntl(a->fd, F_GETFD) < 0)
 		return -EBADF;
 	if (a->flags & VIRTBE_IRQFD_DEASSIGN) {
+		/* Signals before the deassignment were delivered. */
+		fake_sync(false);
 		for (i = 0; i < fake.nirq; i++) {
 			if (fake.irq[i].fd == a->fd) {
+				if (fake.irq[i].flags & VIRTBE_IRQFD_VIRTIO_MMIO)
+					vmmio_put(fake.irq[i].vmmio_base);
 				fake.irq[i] = fake.irq[--fake.nirq];
 				return 0;
 			}
@@ -271,15 +371,31 @@ static int do_irqfd(struct virtbe_irqfd *a)
 	}
 	if (a->type != VIRTBE_IRQ_LEVEL && a->resamplefd != -1)
 		return -EINVAL;
+	if (a->flags & VIRTBE_IRQFD_VIRTIO_MMIO) {
+		if (!a->isr_bits || (a->isr_bits & ~(VIRTBE_VIRTIO_ISR_USED |
+						     VIRTBE_VIRTIO_ISR_CONFIG)))
+			return -EINVAL;
+		if (a->vmmio_base % 0x100 || !range_claimed(a->vmmio_base, 0x100))
+			return -EINVAL;
+	} else if (a->isr_bits || a->vmmio_base) {
+		return -EINVAL;
+	}
 	for (i = 0; i < fake.nirq; i++)
 		if (fake.irq[i].fd == a->fd)
 			return -EBUSY;
 	if (fake.nirq == FAKE_MAX)
 		return -ENOSPC;
+	if (a->flags & VIRTBE_IRQFD_VIRTIO_MMIO) {
+		ret = vmmio_get(a);
+		if (ret)
+			return ret;
+	}
 	fake.irq[fake.nirq++] = (struct fake_irqfd){
 		.fd = a->fd, .resamplefd = a->resamplefd, .type = a->type,
 		.irq = a->irq, .msi_addr = a->msi_addr,
-		.msi_data = a->msi_data };
+		.msi_data = a->msi_data,
+		.flags = a->flags & VIRTBE_IRQFD_VIRTIO_MMIO,
+		.isr_bits = a->isr_bits, .vmmio_base = a->vmmio_base };
 	return 0;
 }
 
@@ -373,8 +489,40 @@ ssize_t __wrap_write(int fd, const void *buf, size_t len)
 	return ret;
 }
 
+/* The kernel answers InterruptStatus/InterruptACK of the devices it keeps. */
+static bool vmmio_access(uint64_t addr, uint32_t len, bool write,
+			 uint64_t data, uint64_t *val)
+{
+	unsigned int i;
+	struct fake_vmmio *v;
+
+	if (len != 4)
+		return false;
+	for (i = 0; i < fake.nvmmio; i++) {
+		v = &fake.vmmio[i];
+		if (!write && addr == v->base + 0x60) {
+			fake_sync(false);
+			if (val)
+				*val = v->isr;
+			return true;
+		}
+		if (write && addr == v->base + 0x64) {
+			fake_sync(false);
+			v->isr &= ~(uint32_t)data;
+			return true;
+		}
+	}
+	return false;
+}
+
 int fake_access_send(uint32_t vcpu, uint64_t addr, uint32_t len, bool write,
 		     uint64_t data, uint64_t *id)
+{
+	return fake_access(vcpu, addr, len, write, data, id, NULL);
+}
+
+int fake_access(uint32_t vcpu, uint64_t addr, uint32_t len, bool write,
+		uint64_t data, uint64_t *id, uint64_t *val)
 {
 	struct virtbe_request req = {
 		.size = sizeof(req),
@@ -402,6 +550,10 @@ int fake_access_send(uint32_t vcpu, uint64_t addr, uint32_t len, bool write,
 			return __real_write(e->fd, &one, sizeof(one)) ==
 				       sizeof(one) ? 1 : -errno;
 		}
+	}
+	if (vmmio_access(addr, len, write, data, val)) {
+		pthread_mutex_unlock(&fake.lock);
+		return FAKE_ACCESS_KERNEL;
 	}
 	req.id = ++fake.next_id;
 	fake.stats.out_requests++;
@@ -442,4 +594,75 @@ int fake_recv_completion(struct virtbe_completion *c, int timeout_ms)
 void fake_hangup(void)
 {
 	shutdown(fake.peer_fd, SHUT_RDWR);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int fake_irq_wait(uint32_t type, uint32_t irq, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms, now, n;
+	struct pollfd p[FAKE_MAX];
+	struct fake_line *l;
+	unsigned int i, nfds;
+
+	for (;;) {
+		pthread_mutex_lock(&fake.lock);
+		fake_sync(true);
+		l = line_get(type, irq);
+		n = l->pending;
+		l->pending = 0;
+		nfds = 0;
+		for (i = 0; i < fake.nirq; i++)
+			if (fake.irq[i].type == type && fake.irq[i].irq == irq)
+				p[nfds++] = (struct pollfd){
+					.fd = fake.irq[i].fd, .events = POLLIN };
+		pthread_mutex_unlock(&fake.lock);
+		if (n)
+			return n > INT32_MAX ? INT32_MAX : (int)n;
+		now = now_ms();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		poll(p, nfds, (int)(deadline - now));
+	}
+}
+
+void fake_eoi(uint32_t type, uint32_t irq)
+{
+	const uint64_t one = 1;
+	struct fake_vmmio *v;
+	unsigned int i;
+
+	pthread_mutex_lock(&fake.lock);
+	fake_sync(true);
+	for (i = 0; i < fake.nirq; i++)
+		if (fake.irq[i].type == type && fake.irq[i].irq == irq &&
+		    fake.irq[i].type == VIRTBE_IRQ_LEVEL &&
+		    __real_write(fake.irq[i].resamplefd, &one, 8) != 8)
+			abort();
+	for (i = 0; i < fake.nvmmio; i++) {
+		v = &fake.vmmio[i];
+		if (v->type == type && v->irq == irq && v->isr)
+			line_get(type, irq)->pending++;
+	}
+	pthread_mutex_unlock(&fake.lock);
+}
+
+int64_t fake_vmmio_isr(uint64_t base)
+{
+	struct fake_vmmio *v;
+	int64_t ret = -1;
+
+	pthread_mutex_lock(&fake.lock);
+	fake_sync(false);
+	v = vmmio_find(base);
+	if (v)
+		ret = v->isr;
+	pthread_mutex_unlock(&fake.lock);
+	return ret;
 }

@@ -7,6 +7,14 @@
  * one end of a SOCK_STREAM socketpair (the other end plays the
  * hypervisor: it sends virtbe_request records and receives completions),
  * RAM regions backed by memfds, claimed ranges, ioeventfds and irqfds.
+ *
+ * Interrupts.  An irqfd's eventfd is the fake's interrupt wire, read lazily:
+ * fake_irq_wait(), fake_eoi() and every access the fake kernel answers
+ * first drain the signalled eventfds (fake_sync), which counts one raise of
+ * the irqfd's line and, with VIRTBE_IRQFD_VIRTIO_MMIO, sets the irqfd's
+ * isr_bits in the InterruptStatus the fake kernel keeps for the device -
+ * what the kernel's wakeup callback does at once.  A test that uses these
+ * must not read the irqfds' eventfds itself.
  */
 #ifndef VBE_TEST_FAKEHV_H
 #define VBE_TEST_FAKEHV_H
@@ -42,6 +50,25 @@ struct fake_irqfd {
 	uint32_t type, irq;
 	uint64_t msi_addr;
 	uint32_t msi_data;
+	uint32_t flags;		/* VIRTBE_IRQFD_VIRTIO_MMIO or 0 */
+	uint32_t isr_bits;
+	uint64_t vmmio_base;
+};
+
+/* InterruptStatus of a device named by VIRTBE_IRQFD_VIRTIO_MMIO irqfds. */
+struct fake_vmmio {
+	uint64_t base;
+	uint32_t isr;
+	unsigned int users;	/* irqfds naming it */
+	uint32_t type, irq;	/* its interrupt */
+	uint64_t msi_addr;
+	uint32_t msi_data;
+};
+
+/* An interrupt line (type, irq) as the guest sees it. */
+struct fake_line {
+	uint32_t type, irq;
+	uint64_t pending;	/* raised, not yet taken by fake_irq_wait() */
 };
 
 struct fake_ram {
@@ -62,11 +89,14 @@ struct fakehv {
 	int peer_fd;		/* the hypervisor's end */
 	uint64_t next_id;
 	unsigned int nr_vcpus;
-	unsigned int nranges, nioev, nirq, nram;
+	bool no_vmmio_isr;	/* a kernel without VIRTBE_F_VIRTIO_MMIO_ISR */
+	unsigned int nranges, nioev, nirq, nram, nvmmio, nlines;
 	struct fake_range ranges[FAKE_MAX];
 	struct fake_ioeventfd ioev[FAKE_MAX];
 	struct fake_irqfd irq[FAKE_MAX];
 	struct fake_ram ram[16];
+	struct fake_vmmio vmmio[FAKE_MAX];
+	struct fake_line lines[FAKE_MAX];
 	struct virtbe_stats stats;
 };
 
@@ -88,6 +118,28 @@ unsigned int fake_count(unsigned long cmd);
  */
 int fake_access_send(uint32_t vcpu, uint64_t addr, uint32_t len, bool write,
 		     uint64_t data, uint64_t *id);
+/*
+ * As fake_access_send(); in addition a 4-byte read of InterruptStatus or
+ * write of InterruptACK of a device named by a VIRTBE_IRQFD_VIRTIO_MMIO
+ * irqfd is answered by the fake kernel: FAKE_ACCESS_KERNEL is returned
+ * and, for a read, the value stored in *@val.
+ */
+#define FAKE_ACCESS_KERNEL 2
+int fake_access(uint32_t vcpu, uint64_t addr, uint32_t len, bool write,
+		uint64_t data, uint64_t *id, uint64_t *val);
+/*
+ * Wait until line (@type, @irq) was raised; returns the number of raises
+ * taken (at least 1) or -ETIMEDOUT.
+ */
+int fake_irq_wait(uint32_t type, uint32_t irq, int timeout_ms);
+/*
+ * The guest EOIs line (@type, @irq): the resample eventfds of the level
+ * irqfds on it are signalled, and the line is raised again while a device
+ * whose InterruptStatus the fake kernel keeps has bits set.
+ */
+void fake_eoi(uint32_t type, uint32_t irq);
+/* The InterruptStatus the fake kernel keeps for @base; -1 if it keeps none. */
+int64_t fake_vmmio_isr(uint64_t base);
 /* Wait for one completion (-ETIMEDOUT after @timeout_ms). */
 int fake_recv_completion(struct virtbe_completion *c, int timeout_ms);
 /* The hypervisor destroys the guest: the guest fd hangs up. */

@@ -337,6 +337,52 @@ TEST(ctl_irqfd)
 	vbe_close(ctl);
 }
 
+/* The fake kernel checks VIRTBE_IRQFD_VIRTIO_MMIO as the kernel does. */
+TEST(ctl_irqfd_virtio_mmio_rules)
+{
+	struct vbe_ctl *ctl;
+	struct vbe_guest *g = setup(&ctl);
+	int e[3], i;
+	struct virtbe_irqfd a;
+
+	for (i = 0; i < 3; i++)
+		e[i] = eventfd(0, EFD_CLOEXEC);
+#define VMMIO(fd_, irq_, base_, bits_)					\
+	(a = (struct virtbe_irqfd){ .size = sizeof(a),			\
+		.flags = VIRTBE_IRQFD_VIRTIO_MMIO, .fd = (fd_),		\
+		.resamplefd = -1, .type = VIRTBE_IRQ_EDGE, .irq = (irq_), \
+		.vmmio_base = (base_), .isr_bits = (bits_) },		\
+	 vbe__irqfd(g, &a))
+	CHECK_EQ(vbe__guest_features(g) & VIRTBE_F_VIRTIO_MMIO_ISR,
+		 VIRTBE_F_VIRTIO_MMIO_ISR);
+	/* the first 256 bytes must be inside a claimed range */
+	CHECK_EQ(VMMIO(e[0], 6, 0x10000000, 1), -EINVAL);
+	REQUIRE_EQ(vbe_claim_range(g, 0x10000000, 0x200, 0), 0);
+	CHECK_EQ(VMMIO(e[0], 6, 0x10000000, 0), -EINVAL);
+	CHECK_EQ(VMMIO(e[0], 6, 0x10000000, 4), -EINVAL);
+	CHECK_EQ(VMMIO(e[0], 6, 0x10000010, 1), -EINVAL);
+	CHECK_EQ(VMMIO(e[0], 6, 0x10000180, 1), -EINVAL);
+	CHECK_EQ(VMMIO(e[0], 6, 0x10000100, 1), 0);
+	CHECK_EQ(VMMIO(e[1], 6, 0x10000100, 2), 0);
+	/* one device, one interrupt */
+	CHECK_EQ(VMMIO(e[2], 7, 0x10000100, 1), -EINVAL);
+	CHECK_EQ(fake.nvmmio, 1);
+	/* the fields are 0 without the flag */
+	a.flags = 0;
+	CHECK_EQ(vbe__irqfd(g, &a), -EINVAL);
+	a.isr_bits = 0;
+	CHECK_EQ(vbe__irqfd(g, &a), -EINVAL);
+	CHECK_EQ(vbe_irqfd_deassign(g, e[0]), 0);
+	CHECK_EQ(fake.nvmmio, 1);
+	CHECK_EQ(vbe_irqfd_deassign(g, e[1]), 0);
+	CHECK_EQ(fake.nvmmio, 0);
+#undef VMMIO
+	for (i = 0; i < 3; i++)
+		close(e[i]);
+	vbe_guest_close(g);
+	vbe_close(ctl);
+}
+
 TEST(ctl_stats)
 {
 	struct vbe_ctl *ctl;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1073,11 +1074,13 @@ static uint64_t guest_access(struct vbe_guest *g, uint64_t addr, uint32_t len,
 			     bool write, uint64_t data)
 {
 	struct virtbe_completion c;
-	uint64_t id;
+	uint64_t id, val = 0;
 	int ret;
 
-	ret = fake_access_send(0, addr, len, write, data, &id);
+	ret = fake_access(0, addr, len, write, data, &id, &val);
 	REQUIRE(ret >= 0);
+	if (ret == FAKE_ACCESS_KERNEL)
+		return val;	/* InterruptStatus/ACK, kept by the kernel */
 	if (ret == 1)
 		return 0;	/* consumed by an ioeventfd */
 	REQUIRE_EQ(vbe_guest_process(g), 1);
@@ -1088,59 +1091,107 @@ static uint64_t guest_access(struct vbe_guest *g, uint64_t addr, uint32_t len,
 	return c.data;
 }
 
+static const struct fake_irqfd *irqfd_of(int fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < fake.nirq; i++)
+		if (fake.irq[i].fd == fd)
+			return &fake.irq[i];
+	return NULL;
+}
+
+/* A fresh guest of the fake kernel; @old: without VIRTBE_F_VIRTIO_MMIO_ISR. */
+static struct vbe_guest *fresh_guest(struct vbe_ctl **ctl, bool old)
+{
+	fake_reset();
+	if (fake.guest_fd >= 0) {
+		close(fake.peer_fd);
+		fake.guest_fd = -1;
+	}
+	fake.no_vmmio_isr = old;
+	return attach_guest(ctl);
+}
+
 TEST(mmio_attach_claims_range_and_irqfd)
 {
 	static const uint32_t types[] = {
 		VIRTBE_IRQ_EDGE, VIRTBE_IRQ_LEVEL, VIRTBE_IRQ_EVTCHN,
 		VIRTBE_IRQ_MSI,
 	};
+	const struct fake_irqfd *e, *c;
 	struct vbe_ctl *ctl;
 	struct vbe_guest *g;
 	struct vbe_dev *d;
-	unsigned int i;
+	unsigned int i, old;
 
-	for (i = 0; i < VBE_ARRAY_SIZE(types); i++) {
-		fake_reset();
-		if (fake.guest_fd >= 0) {
-			close(fake.peer_fd);
-			fake.guest_fd = -1;
+	/* old 0: the kernel keeps InterruptStatus; old 1: an older kernel */
+	for (old = 0; old < 2; old++) {
+		for (i = 0; i < VBE_ARRAY_SIZE(types); i++) {
+			g = fresh_guest(&ctl, old);
+			d = new_dev(0);
+			REQUIRE_EQ(vbe_dev_set_irq(d, types[i],
+				   types[i] == VIRTBE_IRQ_MSI ? 0 : 33,
+				   types[i] == VIRTBE_IRQ_MSI ? 0xfee00000 : 0,
+				   types[i] == VIRTBE_IRQ_MSI ? 7 : 0), 0);
+			CHECK(!vbe_dev_kernel_isr(d));
+			CHECK_EQ(vbe_dev_config_call_fd(d), -ENOENT);
+			REQUIRE_EQ(vbe_dev_attach(d, g), 0);
+			CHECK_EQ(vbe_dev_attach(d, g), -EBUSY);
+			CHECK_EQ(vbe_dev_set_features(d, 0), -EBUSY);
+			CHECK_EQ(vbe_dev_set_config(d, cfg, 4), -EBUSY);
+			CHECK_EQ(fake.nranges, 1);
+			CHECK_EQ(fake.ranges[0].addr, BASE);
+			CHECK_EQ(fake.ranges[0].len, SIZE);
+			REQUIRE_EQ(fake.nirq, old ? 1 : 2);
+			CHECK_EQ(vbe_dev_kernel_isr(d), !old);
+			e = irqfd_of(vbe_dev_call_fd(d));
+			REQUIRE(e);
+			CHECK_EQ(e->type, types[i]);
+			if (types[i] == VIRTBE_IRQ_LEVEL)
+				CHECK_EQ(e->resamplefd, vbe_dev_resample_fd(d));
+			else
+				CHECK_EQ((int)e->resamplefd, -1);
+			if (types[i] == VIRTBE_IRQ_MSI) {
+				CHECK_EQ(e->msi_addr, 0xfee00000);
+				CHECK_EQ(e->msi_data, 7);
+			} else {
+				CHECK_EQ(e->irq, 33);
+			}
+			if (old) {
+				CHECK_EQ(e->flags, 0);
+				CHECK_EQ(e->isr_bits, 0);
+				CHECK_EQ(e->vmmio_base, 0);
+				CHECK_EQ(vbe_dev_config_call_fd(d), -ENOENT);
+			} else {
+				CHECK_EQ(e->flags, VIRTBE_IRQFD_VIRTIO_MMIO);
+				CHECK_EQ(e->isr_bits, VIRTBE_VIRTIO_ISR_USED);
+				CHECK_EQ(e->vmmio_base, BASE);
+				/* the config call fd: same interrupt */
+				REQUIRE(vbe_dev_config_call_fd(d) >= 0);
+				c = irqfd_of(vbe_dev_config_call_fd(d));
+				REQUIRE(c && c != e);
+				CHECK_EQ(c->flags, VIRTBE_IRQFD_VIRTIO_MMIO);
+				CHECK_EQ(c->isr_bits, VIRTBE_VIRTIO_ISR_CONFIG);
+				CHECK_EQ(c->vmmio_base, BASE);
+				CHECK_EQ(c->type, e->type);
+				CHECK_EQ(c->irq, e->irq);
+				CHECK_EQ(c->msi_addr, e->msi_addr);
+				CHECK_EQ(c->msi_data, e->msi_data);
+				CHECK_EQ(c->resamplefd, e->resamplefd);
+				CHECK_EQ(fake.nvmmio, 1);
+			}
+			vbe_dev_detach(d);
+			CHECK_EQ(fake.nranges, 0);
+			CHECK_EQ(fake.nirq, 0);
+			CHECK_EQ(fake.nvmmio, 0);
+			CHECK(!vbe_dev_kernel_isr(d));
+			CHECK_EQ(vbe_dev_config_call_fd(d), -ENOENT);
+			vbe_dev_detach(d);	/* twice is harmless */
+			vbe_dev_free(d);
+			vbe_guest_close(g);
+			vbe_close(ctl);
 		}
-		g = attach_guest(&ctl);
-		d = new_dev(0);
-		REQUIRE_EQ(vbe_dev_set_irq(d, types[i],
-					   types[i] == VIRTBE_IRQ_MSI ? 0 : 33,
-					   types[i] == VIRTBE_IRQ_MSI ?
-					   0xfee00000 : 0,
-					   types[i] == VIRTBE_IRQ_MSI ? 7 : 0),
-			   0);
-		REQUIRE_EQ(vbe_dev_attach(d, g), 0);
-		CHECK_EQ(vbe_dev_attach(d, g), -EBUSY);
-		CHECK_EQ(vbe_dev_set_features(d, 0), -EBUSY);
-		CHECK_EQ(vbe_dev_set_config(d, cfg, 4), -EBUSY);
-		CHECK_EQ(fake.nranges, 1);
-		CHECK_EQ(fake.ranges[0].addr, BASE);
-		CHECK_EQ(fake.ranges[0].len, SIZE);
-		REQUIRE_EQ(fake.nirq, 1);
-		CHECK_EQ(fake.irq[0].type, types[i]);
-		CHECK_EQ(fake.irq[0].fd, vbe_dev_call_fd(d));
-		if (types[i] == VIRTBE_IRQ_LEVEL)
-			CHECK_EQ(fake.irq[0].resamplefd,
-				 vbe_dev_resample_fd(d));
-		else
-			CHECK_EQ((int)fake.irq[0].resamplefd, -1);
-		if (types[i] == VIRTBE_IRQ_MSI) {
-			CHECK_EQ(fake.irq[0].msi_addr, 0xfee00000);
-			CHECK_EQ(fake.irq[0].msi_data, 7);
-		} else {
-			CHECK_EQ(fake.irq[0].irq, 33);
-		}
-		vbe_dev_detach(d);
-		CHECK_EQ(fake.nranges, 0);
-		CHECK_EQ(fake.nirq, 0);
-		vbe_dev_detach(d);	/* twice is harmless */
-		vbe_dev_free(d);
-		vbe_guest_close(g);
-		vbe_close(ctl);
 	}
 }
 
@@ -1153,11 +1204,369 @@ TEST(mmio_set_irq_after_attach)
 	REQUIRE_EQ(vbe_dev_attach(d, g), 0);
 	CHECK_EQ(fake.nirq, 0);
 	REQUIRE_EQ(vbe_dev_set_irq(d, VIRTBE_IRQ_EVTCHN, 9, 0, 0), 0);
-	CHECK_EQ(fake.nirq, 1);
+	CHECK_EQ(fake.nirq, 2);
 	CHECK_EQ(fake.irq[0].irq, 9);
+	CHECK_EQ(fake.irq[1].irq, 9);
+	CHECK(vbe_dev_kernel_isr(d));
 	vbe_dev_free(d);	/* detaches */
 	CHECK_EQ(fake.nirq, 0);
 	CHECK_EQ(fake.nranges, 0);
+	vbe_guest_close(g);
+	vbe_close(ctl);
+}
+
+/* The guest's InterruptStatus read and ACK, answered by the fake kernel. */
+static uint32_t kisr(uint64_t base)
+{
+	uint64_t v = 0xdeadbeef;
+
+	REQUIRE_EQ(fake_access(0, base + VIRTIO_MMIO_INTERRUPT_STATUS, 4,
+			       false, 0, NULL, &v), FAKE_ACCESS_KERNEL);
+	return (uint32_t)v;
+}
+
+static void kack(uint64_t base, uint32_t bits)
+{
+	REQUIRE_EQ(fake_access(0, base + VIRTIO_MMIO_INTERRUPT_ACK, 4, true,
+			       bits, NULL, NULL), FAKE_ACCESS_KERNEL);
+}
+
+static void signal_fd(int fd)
+{
+	uint64_t one = 1;
+
+	REQUIRE_EQ(write(fd, &one, sizeof(one)), sizeof(one));
+}
+
+/* A vhost-user daemon (another process) writes the call fds directly. */
+TEST(mmio_kernel_isr_direct_writes)
+{
+	struct vbe_ctl *ctl;
+	struct vbe_guest *g = attach_guest(&ctl);
+	struct vbe_dev *d = new_dev(0);
+	uint64_t requests;
+	int call, cfgcall, st;
+	pid_t pid;
+
+	REQUIRE_EQ(vbe_dev_set_irq(d, VIRTBE_IRQ_EDGE, 5, 0, 0), 0);
+	REQUIRE_EQ(vbe_dev_attach(d, g), 0);
+	REQUIRE(vbe_dev_kernel_isr(d));
+	call = vbe_dev_call_fd(d);
+	cfgcall = vbe_dev_config_call_fd(d);
+	REQUIRE(call >= 0 && cfgcall >= 0 && call != cfgcall);
+	requests = fake.stats.out_requests;
+
+	CHECK_EQ(kisr(BASE), 0);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_EDGE, 5, 0), -ETIMEDOUT);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		uint64_t one = 1;
+
+		_exit(write(call, &one, 8) == 8 ? 0 : 1);
+	}
+	REQUIRE_EQ(waitpid(pid, &st, 0), pid);
+	CHECK_EQ(st, 0);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_EDGE, 5, 1000), 1);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_VRING);
+	signal_fd(cfgcall);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_EDGE, 5, 1000), 1);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	/* ACK clears exactly the acknowledged bits */
+	kack(BASE, VIRTIO_MMIO_INT_VRING);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_CONFIG);
+	kack(BASE, 0);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_CONFIG);
+	kack(BASE, 0xffffffff);
+	CHECK_EQ(kisr(BASE), 0);
+	/* none of this reached the library */
+	CHECK_EQ(fake.stats.out_requests, requests);
+	CHECK_EQ(vbe_guest_process(g), 0);
+	CHECK_EQ(vbe_dev_interrupt_status(d), 0);
+	CHECK_EQ(vbe_dev_invalid_accesses(d), 0);
+	vbe_dev_free(d);
+	vbe_guest_close(g);
+	vbe_close(ctl);
+}
+
+TEST(mmio_kernel_isr_notify)
+{
+	struct vbe_ctl *ctl;
+	struct vbe_guest *g = attach_guest(&ctl);
+	struct vbe_dev *d = new_dev(0);
+	const uint8_t nb = 0x5a;
+	uint32_t gen;
+
+	REQUIRE_EQ(vbe_dev_set_irq(d, VIRTBE_IRQ_EDGE, 5, 0, 0), 0);
+	REQUIRE_EQ(vbe_dev_attach(d, g), 0);
+	REQUIRE(vbe_dev_kernel_isr(d));
+	negotiate(d, F_V1);
+	wr32(d, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	gen = (uint32_t)guest_access(g, BASE + VIRTIO_MMIO_CONFIG_GENERATION,
+				     4, false, 0);
+
+	CHECK_EQ(vbe_dev_notify_used(d), 0);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_EDGE, 5, 1000), 1);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_VRING);
+	CHECK_EQ(vbe_dev_interrupt_status(d), 0);	/* not ours to keep */
+	kack(BASE, VIRTIO_MMIO_INT_VRING);
+	/* a config change: new generation, then the config call fd */
+	CHECK_EQ(vbe_dev_notify_config(d), 0);
+	CHECK_EQ(guest_access(g, BASE + VIRTIO_MMIO_CONFIG_GENERATION, 4,
+			      false, 0), gen + 1);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_EDGE, 5, 1000), 1);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_CONFIG);
+	kack(BASE, VIRTIO_MMIO_INT_CONFIG);
+	/* an update of the buffer: one new generation, the config bit */
+	CHECK_EQ(vbe_dev_config_update(d, 0, &nb, 1), 0);
+	CHECK_EQ(guest_access(g, BASE + VIRTIO_MMIO_CONFIG_GENERATION, 4,
+			      false, 0), gen + 2);
+	CHECK_EQ(guest_access(g, BASE + VIRTIO_MMIO_CONFIG, 1, false, 0),
+		 0x5a);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_EDGE, 5, 1000), 1);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_CONFIG);
+	kack(BASE, VIRTIO_MMIO_INT_CONFIG);
+	CHECK_EQ(vbe_dev_config_changed(d), 0);
+	CHECK_EQ(rd32(d, VIRTIO_MMIO_CONFIG_GENERATION), gen + 3);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_CONFIG);
+	kack(BASE, VIRTIO_MMIO_INT_CONFIG);
+	/* DEVICE_NEEDS_RESET: the config bit, no new generation */
+	vbe_dev_set_needs_reset(d);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_CONFIG);
+	CHECK_EQ(rd32(d, VIRTIO_MMIO_CONFIG_GENERATION), gen + 3);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_EDGE, 5, 1000), 2);
+	CHECK_EQ(vbe_dev_interrupt_status(d), 0);
+	vbe_dev_free(d);
+	vbe_guest_close(g);
+	vbe_close(ctl);
+}
+
+TEST(mmio_kernel_isr_level_resample)
+{
+	struct vbe_ctl *ctl;
+	struct vbe_guest *g = attach_guest(&ctl);
+	struct vbe_dev *d = new_dev(0);
+	struct pollfd p;
+
+	REQUIRE_EQ(vbe_dev_set_irq(d, VIRTBE_IRQ_LEVEL, 7, 0, 0), 0);
+	REQUIRE_EQ(vbe_dev_attach(d, g), 0);
+	REQUIRE(vbe_dev_kernel_isr(d));
+	p = (struct pollfd){ .fd = vbe_dev_resample_fd(d), .events = POLLIN };
+	CHECK_EQ(vbe_dev_notify_used(d), 0);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_LEVEL, 7, 1000), 1);
+	/* EOI without the ACK: the kernel raises the line again */
+	fake_eoi(VIRTBE_IRQ_LEVEL, 7);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_LEVEL, 7, 1000), 1);
+	CHECK_EQ(poll(&p, 1, 0), 1);
+	/* the library only drains the resample fd */
+	CHECK_EQ(vbe_dev_handle_resample(d), 0);
+	CHECK_EQ(poll(&p, 1, 0), 0);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_LEVEL, 7, 50), -ETIMEDOUT);
+	/* ACK, then EOI: the line stays low */
+	kack(BASE, VIRTIO_MMIO_INT_VRING);
+	fake_eoi(VIRTBE_IRQ_LEVEL, 7);
+	CHECK_EQ(vbe_dev_handle_resample(d), 0);
+	CHECK_EQ(poll(&p, 1, 0), 0);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_LEVEL, 7, 50), -ETIMEDOUT);
+	/* a config change on a level line */
+	CHECK_EQ(vbe_dev_notify_config(d), 0);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_LEVEL, 7, 1000), 1);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_CONFIG);
+	vbe_dev_free(d);
+	vbe_guest_close(g);
+	vbe_close(ctl);
+}
+
+TEST(mmio_kernel_isr_cleared_by_reset)
+{
+	struct vbe_ctl *ctl;
+	struct vbe_guest *g = attach_guest(&ctl);
+	struct vbe_dev *d = new_dev(0);
+	int call, cfgcall;
+
+	REQUIRE_EQ(vbe_dev_set_irq(d, VIRTBE_IRQ_EDGE, 5, 0, 0), 0);
+	REQUIRE_EQ(vbe_dev_attach(d, g), 0);
+	call = vbe_dev_call_fd(d);
+	cfgcall = vbe_dev_config_call_fd(d);
+	negotiate(d, F_V1);
+	wr32(d, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	vbe_dev_notify_used(d);
+	vbe_dev_notify_config(d);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	/* the driver resets the device through the request channel */
+	guest_access(g, BASE + VIRTIO_MMIO_STATUS, 4, true, 0);
+	CHECK_EQ(vbe_dev_status(d), 0);
+	CHECK_EQ(kisr(BASE), 0);
+	/* still kept by the kernel, with the same fds */
+	CHECK(vbe_dev_kernel_isr(d));
+	CHECK_EQ(fake.nirq, 2);
+	CHECK_EQ(vbe_dev_call_fd(d), call);
+	CHECK_EQ(vbe_dev_config_call_fd(d), cfgcall);
+	CHECK(irqfd_of(call) && irqfd_of(cfgcall));
+	signal_fd(cfgcall);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_CONFIG);
+	vbe_dev_free(d);
+	vbe_guest_close(g);
+	vbe_close(ctl);
+}
+
+static int irqfd_assigns;
+
+/* Fail the second irqfd assignment: the config call fd's. */
+static int hook_fail_second_irqfd(int fd, unsigned long cmd, void *arg)
+{
+	const struct virtbe_irqfd *a = arg;
+
+	(void)fd;
+	if (cmd == VIRTBE_IRQFD && !(a->flags & VIRTBE_IRQFD_DEASSIGN) &&
+	    ++irqfd_assigns == 2)
+		return -ENOSPC;
+	return FAKE_PASS;
+}
+
+TEST(mmio_kernel_isr_assign_failures_unwind)
+{
+	struct vbe_ctl *ctl;
+	struct vbe_guest *g = attach_guest(&ctl);
+	struct vbe_dev *d = new_dev(0);
+
+	REQUIRE_EQ(vbe_dev_set_irq(d, VIRTBE_IRQ_LEVEL, 5, 0, 0), 0);
+	fake.hook = hook_fail_second_irqfd;
+	CHECK_EQ(vbe_dev_attach(d, g), -ENOSPC);
+	CHECK(g->devs == NULL);
+	CHECK_EQ(fake.nirq, 0);
+	CHECK_EQ(fake.nvmmio, 0);
+	CHECK_EQ(fake.nranges, 0);
+	CHECK(!vbe_dev_kernel_isr(d));
+	fake.hook = NULL;
+	REQUIRE_EQ(vbe_dev_attach(d, g), 0);
+	CHECK(vbe_dev_kernel_isr(d));
+	vbe_dev_free(d);
+
+	/* vbe_dev_set_irq() on an attached device */
+	d = new_dev(0);
+	REQUIRE_EQ(vbe_dev_attach(d, g), 0);
+	irqfd_assigns = 0;
+	fake.hook = hook_fail_second_irqfd;
+	CHECK_EQ(vbe_dev_set_irq(d, VIRTBE_IRQ_EDGE, 5, 0, 0), -ENOSPC);
+	CHECK_EQ(fake.nirq, 0);
+	CHECK_EQ(vbe_dev_call_fd(d), -ENOENT);
+	CHECK(!vbe_dev_kernel_isr(d));
+	fake.hook = NULL;
+	CHECK_EQ(vbe_dev_set_irq(d, VIRTBE_IRQ_EDGE, 5, 0, 0), 0);
+	CHECK(vbe_dev_kernel_isr(d));
+	vbe_dev_free(d);
+	vbe_guest_close(g);
+	vbe_close(ctl);
+}
+
+/* An older kernel: the library keeps InterruptStatus, as it always did. */
+TEST(mmio_kernel_isr_fallback_old_kernel)
+{
+	struct vbe_ctl *ctl;
+	struct vbe_guest *g = fresh_guest(&ctl, true);
+	struct vbe_dev *d = new_dev(0);
+	uint32_t gen;
+	int call;
+
+	REQUIRE_EQ(vbe_dev_set_irq(d, VIRTBE_IRQ_EDGE, 5, 0, 0), 0);
+	REQUIRE_EQ(vbe_dev_attach(d, g), 0);
+	CHECK(!vbe_dev_kernel_isr(d));
+	CHECK_EQ(vbe_dev_config_call_fd(d), -ENOENT);
+	CHECK_EQ(fake.nirq, 1);
+	CHECK_EQ(fake.nvmmio, 0);
+	call = vbe_dev_call_fd(d);
+	gen = rd32(d, VIRTIO_MMIO_CONFIG_GENERATION);
+	CHECK_EQ(vbe_dev_notify_used(d), 0);
+	CHECK_EQ(vbe_dev_notify_config(d), 0);
+	CHECK_EQ(rd32(d, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
+	CHECK_EQ(eventfd_count(call), 2);
+	CHECK_EQ(vbe_dev_interrupt_status(d), 3);
+	/* the registers come through the request channel */
+	CHECK_EQ(guest_access(g, BASE + VIRTIO_MMIO_INTERRUPT_STATUS, 4,
+			      false, 0), 3);
+	guest_access(g, BASE + VIRTIO_MMIO_INTERRUPT_ACK, 4, true, 1);
+	CHECK_EQ(guest_access(g, BASE + VIRTIO_MMIO_INTERRUPT_STATUS, 4,
+			      false, 0), 2);
+	CHECK_EQ(vbe_dev_interrupt_status(d), 2);
+	vbe_dev_free(d);
+	vbe_guest_close(g);
+	vbe_close(ctl);
+}
+
+/* A register block the kernel cannot name (not 256-byte aligned). */
+TEST(mmio_kernel_isr_needs_aligned_base)
+{
+	struct vbe_ctl *ctl;
+	struct vbe_guest *g = attach_guest(&ctl);
+	struct vbe_dev *d;
+
+	REQUIRE_EQ(vbe_dev_new(BASE + 0x80, SIZE, 1, 1, 4, &d), 0);
+	REQUIRE_EQ(vbe_dev_set_irq(d, VIRTBE_IRQ_EDGE, 5, 0, 0), 0);
+	REQUIRE_EQ(vbe_dev_attach(d, g), 0);
+	CHECK(!vbe_dev_kernel_isr(d));
+	CHECK_EQ(fake.nirq, 1);
+	CHECK_EQ(fake.irq[0].flags, 0);
+	vbe_dev_notify_used(d);
+	CHECK_EQ(guest_access(g, BASE + 0x80 + VIRTIO_MMIO_INTERRUPT_STATUS,
+			      4, false, 0), 1);
+	vbe_dev_free(d);
+	vbe_guest_close(g);
+	vbe_close(ctl);
+}
+
+/* Bits the library held are handed to the kernel when it takes over. */
+TEST(mmio_kernel_isr_takes_over_pending_bits)
+{
+	struct vbe_ctl *ctl;
+	struct vbe_guest *g = attach_guest(&ctl);
+	struct vbe_dev *d = new_dev(0);
+
+	REQUIRE_EQ(vbe_dev_attach(d, g), 0);
+	CHECK_EQ(vbe_dev_notify_used(d), -ENOENT);	/* no interrupt yet */
+	CHECK_EQ(guest_access(g, BASE + VIRTIO_MMIO_INTERRUPT_STATUS, 4,
+			      false, 0), 1);
+	REQUIRE_EQ(vbe_dev_set_irq(d, VIRTBE_IRQ_EDGE, 5, 0, 0), 0);
+	REQUIRE(vbe_dev_kernel_isr(d));
+	CHECK_EQ(vbe_dev_interrupt_status(d), 0);
+	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_VRING);
+	CHECK_EQ(fake_irq_wait(VIRTBE_IRQ_EDGE, 5, 1000), 1);
+	/* detached: the library keeps it again */
+	vbe_dev_detach(d);
+	CHECK(!vbe_dev_kernel_isr(d));
+	CHECK_EQ(fake_vmmio_isr(BASE), -1);
+	vbe_dev_notify_used(d);
+	CHECK_EQ(vbe_dev_interrupt_status(d), 1);
+	vbe_dev_free(d);
+	vbe_guest_close(g);
+	vbe_close(ctl);
+}
+
+TEST(mmio_kernel_isr_info_once_per_guest)
+{
+	struct vbe_ctl *ctl;
+	struct vbe_guest *g = attach_guest(&ctl);
+	struct vbe_dev *d1 = new_dev(0), *d2;
+	unsigned int n = fake_count(VIRTBE_GET_INFO);
+
+	REQUIRE_EQ(vbe_dev_new(BASE + 0x1000, SIZE, VIRTIO_ID_NET, 1, 4, &d2),
+		   0);
+	REQUIRE_EQ(vbe_dev_set_irq(d1, VIRTBE_IRQ_EDGE, 5, 0, 0), 0);
+	REQUIRE_EQ(vbe_dev_set_irq(d2, VIRTBE_IRQ_EDGE, 6, 0, 0), 0);
+	REQUIRE_EQ(vbe_dev_attach(d1, g), 0);
+	REQUIRE_EQ(vbe_dev_attach(d2, g), 0);
+	vbe_dev_detach(d1);
+	REQUIRE_EQ(vbe_dev_attach(d1, g), 0);
+	CHECK_EQ(fake_count(VIRTBE_GET_INFO), n + 1);
+	CHECK_EQ(fake_last(VIRTBE_GET_INFO)->fd, vbe_guest_fd(g));
+	CHECK(vbe_dev_kernel_isr(d1) && vbe_dev_kernel_isr(d2));
+	CHECK_EQ(fake.nvmmio, 2);
+	/* each device its own InterruptStatus */
+	vbe_dev_notify_used(d2);
+	CHECK_EQ(kisr(BASE), 0);
+	CHECK_EQ(kisr(BASE + 0x1000), VIRTIO_MMIO_INT_VRING);
+	vbe_dev_free(d1);
+	vbe_dev_free(d2);
 	vbe_guest_close(g);
 	vbe_close(ctl);
 }

@@ -389,10 +389,14 @@ int vbe_get_stats(struct vbe_guest *guest, struct virtbe_stats *stats);
  * Every request returned must be answered with vbe_complete() or
  * vbe_complete_batch() (writes too: the vCPU waits for the completion).
  *
+ * In API version 1 every record is exactly 64 bytes (sizeof(struct
+ * virtbe_request)); a kernel that sends anything else (a partial record, or
+ * a record whose size field is not 64) breaks the protocol.
+ *
  * Return: the number of records read (1 to @n); 0 when the guest is gone
  * (end of file); -EAGAIN when no request waits; -EINVAL (@n is 0);
- * -EPROTO when the kernel's records are not sizeof(struct virtbe_request);
- * another -errno of read(2).
+ * -EPROTO when a record is not the 64 bytes of API version 1; another
+ * -errno of read(2).
  */
 int vbe_read_requests(struct vbe_guest *guest, struct virtbe_request *reqs,
 		      unsigned int n);
@@ -415,8 +419,13 @@ int vbe_complete(struct vbe_guest *guest, uint64_t id, uint64_t data);
  *	library sets size, flags and __reserved
  * @n: the number of completions
  *
- * A completion whose id the kernel rejects (-ENOENT: timed out meanwhile)
- * does not prevent the others from being delivered.
+ * The completions (32 bytes each in API version 1) go out in as few
+ * write(2) calls as possible.  The kernel consumes records in order; when
+ * it rejects one, the records before it stay consumed (a short write) and
+ * the next write(2), which starts at the rejected record, fails with its
+ * error.  A completion whose id the kernel rejects (-ENOENT: timed out
+ * meanwhile) is skipped, so it does not prevent the others from being
+ * delivered.
  *
  * Return: 0 when all were delivered; -ENOENT when every completion was
  * delivered except one or more rejected ids; another -errno when the
@@ -716,7 +725,9 @@ struct vbe_dev_ops {
  * @devp: on success, the device
  *
  * The device offers VIRTIO_F_VERSION_1 plus vbe_dev_set_features().  One
- * kick eventfd per queue is created now (vbe_dev_kick_fd()).
+ * kick eventfd per queue is created now (vbe_dev_kick_fd()).  With @base
+ * aligned to 256 bytes the kernel can keep InterruptStatus (see
+ * vbe_dev_attach()); otherwise the library always keeps it.
  *
  * Return: 0, -EINVAL, -ENOMEM, -EMFILE/-ENFILE (eventfds).
  */
@@ -798,9 +809,10 @@ int vbe_dev_set_memtab(struct vbe_dev *dev, const struct vbe_memtab *mt);
  * @msi_addr: MSI address (VIRTBE_IRQ_MSI), otherwise 0
  * @msi_data: MSI data (VIRTBE_IRQ_MSI), otherwise 0
  *
- * Creates the call eventfd (and for VIRTBE_IRQ_LEVEL the resample
- * eventfd); if the device is attached, assigns the irqfd at once,
- * otherwise at vbe_dev_attach().
+ * Creates the call eventfd, the config call eventfd (and for
+ * VIRTBE_IRQ_LEVEL the resample eventfd); if the device is attached,
+ * assigns the irqfd(s) at once as vbe_dev_attach() describes, otherwise at
+ * vbe_dev_attach().
  *
  * Return: 0, -EINVAL (bad type or arguments), -EBUSY (already set),
  * -EMFILE/-ENFILE, or an error of the irqfd assignment.
@@ -813,13 +825,24 @@ int vbe_dev_set_irq(struct vbe_dev *dev, uint32_t type, uint32_t irq,
  * @dev: the device
  * @guest: the guest
  *
- * Claims [base, base + size) (VIRTBE_CLAIM_RANGE), assigns the irqfd if
- * vbe_dev_set_irq() was called, and adds the device to the guest's list
+ * Claims [base, base + size) (VIRTBE_CLAIM_RANGE), assigns the irqfd(s)
+ * if vbe_dev_set_irq() was called, and adds the device to the guest's list
  * for vbe_guest_process().  Once the driver sets QueueReady of a queue, a
  * 4-byte ioeventfd at base + 0x50 with datamatch = the queue index is
  * assigned to the queue's kick eventfd; QueueNotify writes that still
  * arrive through the request channel are handled as kicks too.  Undone in
  * reverse order on failure.
+ *
+ * InterruptStatus: when the guest's kernel reports VIRTBE_F_VIRTIO_MMIO_ISR
+ * (VIRTBE_GET_INFO, asked once per guest) and the base is 256-byte aligned,
+ * the kernel keeps it (vbe_dev_kernel_isr() is then true): the call eventfd
+ * is assigned with VIRTBE_IRQFD_VIRTIO_MMIO and the "used buffer" bit, the
+ * config call eventfd with the "configuration change" bit, both on the
+ * device's interrupt, and the guest's InterruptStatus reads and
+ * InterruptACK writes are answered by the kernel.  Bits the library held
+ * until then are handed over.  A reset by the driver (0 to Status) clears
+ * the kernel's copy by assigning both irqfds again.  Otherwise one plain
+ * irqfd drives the interrupt and the library keeps InterruptStatus.
  *
  * Return: 0, -EBUSY (already attached), -EEXIST (the range overlaps a
  * claimed range or another device of the guest), or an error of the
@@ -832,7 +855,8 @@ int vbe_dev_attach(struct vbe_dev *dev, struct vbe_guest *guest);
  * @dev: the device, or NULL
  *
  * Resets the device model (as if the driver wrote 0 to Status), deassigns
- * the ioeventfds and the irqfd and releases the range.
+ * the ioeventfds and the irqfd(s) and releases the range.  InterruptStatus
+ * is kept by the library again.
  */
 void vbe_dev_detach(struct vbe_dev *dev);
 
@@ -845,7 +869,11 @@ void vbe_dev_detach(struct vbe_dev *dev);
  *
  * Implements every register of virtio-mmio version 2.  Control registers
  * take 32-bit aligned accesses; the config space 8-, 16- and 32-bit
- * naturally aligned accesses.  Other accesses, reads of write-only and
+ * naturally aligned accesses.  While the kernel keeps InterruptStatus
+ * (vbe_dev_kernel_isr()), the guest's InterruptStatus reads and
+ * InterruptACK writes do not reach userspace; should one arrive anyway
+ * (queued before the irqfds were assigned), it sees the library's copy,
+ * which is then 0.  Other accesses, reads of write-only and
  * writes of read-only registers read 0 or are ignored, and are counted
  * (vbe_dev_invalid_accesses()).
  *
@@ -899,9 +927,43 @@ int vbe_dev_handle_kick(struct vbe_dev *dev, unsigned int q);
  * vbe_dev_call_fd() - the call eventfd (irqfd) of the device
  * @dev: the device
  *
+ * The fd to give a vhost-user daemon as its call fd.  While the kernel
+ * keeps InterruptStatus (vbe_dev_kernel_isr()), writing it from any thread
+ * or process is the same as vbe_dev_notify_used(): the kernel sets the
+ * "used buffer" bit, then raises the interrupt.  Otherwise a direct write
+ * raises the interrupt without the bit, which a virtio-mmio driver ignores:
+ * relay such notifications through vbe_dev_notify_used() instead.
+ *
  * Return: the fd (owned by @dev), -ENOENT before vbe_dev_set_irq().
  */
 int vbe_dev_call_fd(const struct vbe_dev *dev);
+
+/**
+ * vbe_dev_config_call_fd() - the config call eventfd of the device
+ * @dev: the device
+ *
+ * While the kernel keeps InterruptStatus, a write of this fd sets the
+ * "configuration change" bit and raises the interrupt (for a vhost-user
+ * daemon's VHOST_USER_SET_CONFIG_CALL).  It does not change
+ * ConfigGeneration: a device whose config space changed must also make the
+ * generation change (vbe_dev_config_changed(), vbe_dev_notify_config()).
+ *
+ * Return: the fd (owned by @dev), -ENOENT unless vbe_dev_kernel_isr().
+ */
+int vbe_dev_config_call_fd(const struct vbe_dev *dev);
+
+/**
+ * vbe_dev_kernel_isr() - does the kernel keep InterruptStatus?
+ * @dev: the device
+ *
+ * True between vbe_dev_attach() (or vbe_dev_set_irq() on an attached
+ * device) and vbe_dev_detach() when the guest's kernel has
+ * VIRTBE_F_VIRTIO_MMIO_ISR and the device's base is 256-byte aligned; see
+ * vbe_dev_attach().  Thread-safe.
+ *
+ * Return: true when the call eventfds set InterruptStatus in the kernel.
+ */
+bool vbe_dev_kernel_isr(const struct vbe_dev *dev);
 
 /**
  * vbe_dev_resample_fd() - the resample eventfd of a level interrupt
@@ -919,10 +981,14 @@ int vbe_dev_resample_fd(const struct vbe_dev *dev);
  * @dev: the device
  *
  * Drains the resample eventfd and, while InterruptStatus is not 0,
- * asserts the line again (signals the call eventfd).  Thread-safe.
+ * asserts the line again (signals the call eventfd).  When the kernel keeps
+ * InterruptStatus it raises the line again itself: the eventfd is only
+ * drained (keep calling this function so that it does not stay readable).
+ * Thread-safe.
  *
- * Return: 1 if the line was asserted again, 0 if not, -ENOENT (no level
- * interrupt), -errno of the eventfd write.
+ * Return: 1 if the line was asserted again, 0 if not (always 0 while the
+ * kernel keeps InterruptStatus), -ENOENT (no level interrupt), -errno of
+ * the eventfd read or write.
  */
 int vbe_dev_handle_resample(struct vbe_dev *dev);
 
@@ -930,18 +996,20 @@ int vbe_dev_handle_resample(struct vbe_dev *dev);
  * vbe_dev_notify_used() - raise the "used buffer" interrupt
  * @dev: the device
  *
- * Atomically sets bit 0 (VIRTIO_MMIO_INT_VRING) of InterruptStatus, then
- * signals the call eventfd.  Thread-safe; may run concurrently with the
- * request loop.
+ * While the kernel keeps InterruptStatus (vbe_dev_kernel_isr()), signals
+ * the call eventfd, whose irqfd sets bit 0 (VIRTIO_MMIO_INT_VRING) in the
+ * kernel before it raises the interrupt.  Otherwise atomically sets bit 0
+ * of the library's InterruptStatus, then signals the call eventfd.
+ * Thread-safe; may run concurrently with the request loop.
  *
- * Memory ordering: the bit is set with a sequentially consistent
- * read-modify-write that precedes the eventfd write in program order, and
- * InterruptACK clears bits with a sequentially consistent atomic AND.  Any
- * InterruptStatus read that follows the interrupt the eventfd write raised
- * therefore sees the bit, and an ACK can only clear bits the driver has
- * read; for level interrupts, vbe_dev_handle_resample() reads the status
- * after the guest lowered the line, so a bit set before the line was
- * lowered is re-asserted.
+ * Memory ordering of the library's InterruptStatus: the bit is set with a
+ * sequentially consistent read-modify-write that precedes the eventfd write
+ * in program order, and InterruptACK clears bits with a sequentially
+ * consistent atomic AND.  Any InterruptStatus read that follows the
+ * interrupt the eventfd write raised therefore sees the bit, and an ACK can
+ * only clear bits the driver has read; for level interrupts,
+ * vbe_dev_handle_resample() reads the status after the guest lowered the
+ * line, so a bit set before the line was lowered is re-asserted.
  *
  * Return: 0, -ENOENT (no interrupt configured; the bit is still set), or
  * the -errno of the eventfd write.
@@ -952,7 +1020,9 @@ int vbe_dev_notify_used(struct vbe_dev *dev);
  * vbe_dev_notify_config() - raise the "configuration change" interrupt
  * @dev: the device
  *
- * As vbe_dev_notify_used() with bit 1 (VIRTIO_MMIO_INT_CONFIG).
+ * Increments ConfigGeneration, then as vbe_dev_notify_used() with bit 1
+ * (VIRTIO_MMIO_INT_CONFIG) and, while the kernel keeps InterruptStatus,
+ * the config call eventfd.  Thread-safe.
  *
  * Return: as vbe_dev_notify_used().
  */
@@ -962,7 +1032,7 @@ int vbe_dev_notify_config(struct vbe_dev *dev);
  * vbe_dev_config_changed() - the device changed its config space
  * @dev: the device
  *
- * Increments ConfigGeneration, then raises the configuration change
+ * Increments ConfigGeneration (once), then raises the configuration change
  * interrupt if the driver has set DRIVER_OK.  Call it after a change the
  * device made through its own @config_read storage; vbe_dev_config_update()
  * calls it itself.  Thread-safe.
@@ -1038,6 +1108,9 @@ struct vbe_vq *vbe_dev_vq(const struct vbe_dev *dev, unsigned int q);
 /**
  * vbe_dev_interrupt_status() - the InterruptStatus register
  * @dev: the device
+ *
+ * The library's copy.  While the kernel keeps InterruptStatus
+ * (vbe_dev_kernel_isr()) there is no copy in userspace and this is 0.
  *
  * Return: the bits.  Thread-safe.
  */

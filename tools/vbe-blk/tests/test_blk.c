@@ -3,13 +3,13 @@
  * vbe-blk end to end on the host: its main() runs in a thread against the
  * fake kernel of lib/tests/fakehv.c; this thread plays the guest's
  * virtio-mmio driver (register accesses through the request channel, kicks
- * through the ioeventfd, interrupts from the irqfd's eventfd, rings and
- * buffers in the fake guest RAM).
+ * through the ioeventfd, interrupts from the irqfds' eventfds, rings and
+ * buffers in the fake guest RAM).  InterruptStatus is kept by the fake
+ * kernel (VIRTBE_F_VIRTIO_MMIO_ISR), or by the library for an older kernel.
  */
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -84,14 +84,17 @@ static void start(struct blk_thread *b, const char *const *args)
 	REQUIRE_EQ(pthread_create(&b->t, NULL, blk_thread_fn, b), 0);
 }
 
-/* Wait until vbe-blk claimed @n ranges (it is then serving). */
+/*
+ * Wait until vbe-blk claimed @n ranges and assigned their irqfds (it is then
+ * serving): two per device when the kernel keeps InterruptStatus.
+ */
 static void wait_ready(unsigned int n)
 {
-	unsigned int ms;
+	unsigned int ms, nirq = fake.no_vmmio_isr ? n : 2 * n;
 
 	for (ms = 0; ms < 5000; ms++) {
 		pthread_mutex_lock(&fake.lock);
-		if (fake.nranges == n && fake.nirq == n) {
+		if (fake.nranges == n && fake.nirq == nirq) {
 			pthread_mutex_unlock(&fake.lock);
 			return;
 		}
@@ -113,7 +116,8 @@ static int stop(struct blk_thread *b)
 
 struct gdev {
 	uint64_t base;
-	int call, resample;		/* the irqfd's eventfds */
+	uint32_t type, irq;		/* the interrupt */
+	int resample;			/* level: the resample eventfd */
 	struct drv v;
 	uint64_t features;
 };
@@ -121,11 +125,13 @@ struct gdev {
 static uint64_t mmio(uint64_t addr, uint32_t len, bool write, uint64_t val)
 {
 	struct virtbe_completion c;
-	uint64_t id;
+	uint64_t id, data = 0;
 	int ret;
 
-	ret = fake_access_send(0, addr, len, write, val, &id);
+	ret = fake_access(0, addr, len, write, val, &id, &data);
 	REQUIRE(ret >= 0);
+	if (ret == FAKE_ACCESS_KERNEL)
+		return data;	/* InterruptStatus/ACK kept by the kernel */
 	if (ret == 1)
 		return 0;	/* consumed by an ioeventfd */
 	REQUIRE_EQ(fake_recv_completion(&c, 5000), 0);
@@ -147,14 +153,16 @@ static void find_irqfd(struct gdev *d, uint32_t irq)
 {
 	unsigned int i;
 
+	d->irq = irq;
 	pthread_mutex_lock(&fake.lock);
 	for (i = 0; i < fake.nirq; i++) {
 		if (fake.irq[i].irq == irq) {
-			d->call = fake.irq[i].fd;
+			d->type = fake.irq[i].type;
 			d->resample = fake.irq[i].resamplefd;
 		}
 	}
 	pthread_mutex_unlock(&fake.lock);
+	REQUIRE(d->type);
 }
 
 /* Linux's virtio_mmio probe + virtio_blk probe, in short. */
@@ -224,19 +232,15 @@ static uint64_t config64(struct gdev *d, uint32_t off)
 /* Wait for the interrupt, then do what vm_interrupt() does. */
 static void wait_irq(struct gdev *d)
 {
-	struct pollfd p = { .fd = d->call, .events = POLLIN };
-	uint64_t v;
 	uint32_t isr;
 
-	REQUIRE_EQ(poll(&p, 1, 5000), 1);
-	REQUIRE_EQ(read(d->call, &v, 8), 8);
+	REQUIRE(fake_irq_wait(d->type, d->irq, 5000) > 0);
 	isr = rd(d, VIRTIO_MMIO_INTERRUPT_STATUS);
 	CHECK(isr & VIRTIO_MMIO_INT_VRING);
 	wr(d, VIRTIO_MMIO_INTERRUPT_ACK, isr);
-	if (d->resample >= 0) {
-		v = 1;	/* EOI: the kernel lowers the line and resamples */
-		REQUIRE_EQ(write(d->resample, &v, 8), 8);
-	}
+	/* EOI: the kernel lowers the line and resamples */
+	if (d->type == VIRTBE_IRQ_LEVEL)
+		fake_eoi(d->type, d->irq);
 }
 
 /* One request: header, @len data bytes (@write: to the disk), status. */
@@ -296,7 +300,7 @@ static void check_disk(const char *path, uint64_t off, uint8_t val,
 	close(fd);
 }
 
-static void blk_session(const char *irq_type, uint64_t want)
+static void blk_session(const char *irq_type, uint64_t want, bool old)
 {
 	static const char *const path = "cli-disk.img";
 	const char *args[] = {
@@ -312,9 +316,12 @@ static void blk_session(const char *irq_type, uint64_t want)
 	unsigned int i;
 
 	make_disk(path, 0);
+	fake.no_vmmio_isr = old;
 	start(&b, args);
 	wait_ready(1);
 	CHECK_EQ(fake.nioev, 0);
+	/* who keeps InterruptStatus */
+	CHECK_EQ(fake.nvmmio, old ? 0 : 1);
 	driver_init(&d, BASE, 5, want, 0);
 	CHECK_EQ(fake.nioev, 1);	/* the kick bypasses userspace now */
 	CHECK_EQ(config64(&d, 0), DISK_SIZE / 512);
@@ -383,18 +390,18 @@ TEST(blk_edge_event_idx_indirect)
 		    (1ULL << VIRTIO_BLK_F_FLUSH) |
 		    (1ULL << VIRTIO_BLK_F_SEG_MAX) |
 		    (1ULL << VIRTIO_RING_F_EVENT_IDX) |
-		    (1ULL << VIRTIO_RING_F_INDIRECT_DESC));
+		    (1ULL << VIRTIO_RING_F_INDIRECT_DESC), false);
 }
 
 TEST(blk_level_plain_ring)
 {
 	blk_session("level", (1ULL << VIRTIO_F_VERSION_1) |
-		    (1ULL << VIRTIO_BLK_F_FLUSH));
+		    (1ULL << VIRTIO_BLK_F_FLUSH), false);
 }
 
 TEST(blk_evtchn)
 {
-	blk_session("evtchn", (1ULL << VIRTIO_F_VERSION_1));
+	blk_session("evtchn", (1ULL << VIRTIO_F_VERSION_1), false);
 }
 
 TEST(blk_dtb_two_disks)
