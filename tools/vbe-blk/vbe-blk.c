@@ -9,7 +9,9 @@
  *
  * One thread, one epoll loop over the guest fd (trapped register
  * accesses), each device's kick eventfd, the resample eventfd of level
- * interrupts and a signalfd (SIGTERM, SIGINT).  It exits cleanly (status 0)
+ * interrupts and a signalfd (SIGTERM, SIGINT).  Where the kernel keeps
+ * InterruptStatus (VIRTBE_F_VIRTIO_MMIO_ISR) it also raises level lines
+ * again by itself; the resample eventfd is then only drained.  It exits cleanly (status 0)
  * on those signals and when the guest goes away.
  *
  * Copyright (C) 2026 The virtbe authors
@@ -387,9 +389,10 @@ static int blk_setup(struct blk *b, struct vbe_guest *guest)
 		return ret;
 	}
 	vlog("blk%d: %s, %" PRIu64 " sectors%s, registers 0x%" PRIx64
-	     "+0x%" PRIx64 ", irq %u type %u\n", b->index, b->path,
-	     b->sectors, b->ro ? " (read-only)" : "", b->base, b->size,
-	     b->irq, b->irq_type);
+	     "+0x%" PRIx64 ", irq %u type %u, InterruptStatus kept by %s\n",
+	     b->index, b->path, b->sectors, b->ro ? " (read-only)" : "",
+	     b->base, b->size, b->irq, b->irq_type,
+	     vbe_dev_kernel_isr(b->dev) ? "the kernel" : "vbe-blk");
 	return 0;
 }
 

@@ -404,6 +404,19 @@ TEST(blk_evtchn)
 	blk_session("evtchn", (1ULL << VIRTIO_F_VERSION_1), false);
 }
 
+/* A kernel without VIRTBE_F_VIRTIO_MMIO_ISR: the library keeps it. */
+TEST(blk_edge_old_kernel)
+{
+	blk_session("edge", (1ULL << VIRTIO_F_VERSION_1) |
+		    (1ULL << VIRTIO_RING_F_EVENT_IDX), true);
+}
+
+TEST(blk_level_old_kernel)
+{
+	blk_session("level", (1ULL << VIRTIO_F_VERSION_1) |
+		    (1ULL << VIRTIO_BLK_F_FLUSH), true);
+}
+
 TEST(blk_dtb_two_disks)
 {
 	const char *args[] = { "--dtb", "blk.dtb", "--verbose", NULL };
