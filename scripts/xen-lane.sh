@@ -1,0 +1,209 @@
+#!/bin/bash
+# The real-Xen lane: Xen 4.17 (Debian's packages, never installed) under
+# QEMU/TCG with nested paging, Debian's 6.1 kernel as a PV dom0 running
+# virtbe.ko + virtbe_xen.ko + tools/vbe-blk, and a PVH domU (the same
+# kernel) whose own virtio_mmio/virtio_blk drivers use the device dom0
+# serves.  The test itself is tools/xen-guest/dom0-test.sh (TAP).
+#
+# Usage: scripts/xen-lane.sh [--log FILE] [--counts FILE] [--timeout S]
+#                            [--retries N] [--quiet]
+#   --timeout S   one boot's limit (default 300, env VIRTBE_XEN_TIMEOUT)
+#   --retries N   boots retried when the guest hung (default 1)
+# Exit status 0 only if every TAP result passed.  Downloads go to
+#   $VIRTBE_CACHE/xen/<version>/ (apt-get download + dpkg -x).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+cache=${VIRTBE_CACHE:-/var/cache/virtbe}
+log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-300} retries=1 quiet=0
+die() { echo "xen-lane.sh: $*" >&2; exit 2; }
+say() { echo "xen-lane.sh: $*" >&2; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--log) log=$2; shift 2 ;;
+	--counts) counts=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--retries) retries=$2; shift 2 ;;
+	--quiet) quiet=1; shift ;;
+	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument $1" ;;
+	esac
+done
+
+# ------------------------------------------------------------ fetch Xen
+pkgs=(xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils libxencall1
+	libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenmisc4.17
+	libxenstore4 libxentoollog1 libxendevicemodel1 libxenhypfs1
+	libxentoolcore1 libyajl2)
+ver=$(apt-cache show --no-all-versions xen-hypervisor-4.17-amd64 2>/dev/null |
+	sed -n 's/^Version: //p' | head -n1)
+if [ -z "$ver" ]; then
+	apt-get update -qq >&2
+	ver=$(apt-cache show --no-all-versions xen-hypervisor-4.17-amd64 |
+		sed -n 's/^Version: //p' | head -n1)
+fi
+[ -n "$ver" ] || die "xen-hypervisor-4.17-amd64 not known to apt"
+xdir=$cache/xen/$ver
+if [ ! -f "$xdir/.complete" ]; then
+	mkdir -p "$cache/xen"
+	exec 9>"$cache/xen/.lock"
+	flock 9
+	if [ ! -f "$xdir/.complete" ]; then
+		say "fetching Xen $ver"
+		rm -rf "$xdir"; mkdir -p "$xdir/debs" "$xdir/root"
+		(cd "$xdir/debs" && apt-get download -q -o APT::Sandbox::User=root "${pkgs[@]}" >&2) ||
+			die "apt-get download failed"
+		for d in "$xdir"/debs/*.deb; do dpkg -x "$d" "$xdir/root"; done
+		gzip -dc "$xdir/root/boot/xen-4.17-amd64.gz" >"$xdir/xen"
+		rm -rf "$xdir/debs"
+		touch "$xdir/.complete"
+	fi
+	exec 9>&-
+fi
+xroot=$xdir/root
+
+# ---------------------------------------------------------------- build
+make -C "$top" --no-print-directory modules KVER=6.1 >&2
+make -C "$top/tools/vbe-blk" --no-print-directory >&2
+make -C "$top/tools/xen-guest" --no-print-directory >&2
+eval "$("$here/kernels.sh" 6.1)"
+ko=$top/build/6.1/ko
+for f in "$ko/virtbe.ko" "$ko/virtbe_xen.ko" "$top/tools/vbe-blk/vbe-blk" \
+	"$top/tools/xen-guest/build/vbe_xen_guest.ko"; do
+	[ -f "$f" ] || die "$f was not built"
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/virtbe-xen.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+busybox=$(command -v busybox) || die "busybox missing (busybox-static)"
+
+skeleton() {	# skeleton DIR: busybox and the usual directories
+	mkdir -p "$1"/{bin,dev,proc,sys,tmp,etc,root,run,var/log,var/run,var/lib,lib/modules}
+	cp "$busybox" "$1/bin/busybox"
+	for a in $("$busybox" --list); do
+		[ "$a" = busybox ] || ln -sf busybox "$1/bin/$a"
+	done
+	ln -s bin "$1/sbin"
+	mkdir -p "$1/usr"; ln -s ../bin "$1/usr/bin"; ln -s ../bin "$1/usr/sbin"
+}
+kmod() {	# kmod ROOT NAME: copy a module of the 6.1 image (uncompressed)
+	local p
+	p=$(grep -E "(^|/)${2}\.ko(\.xz|\.zst)?:" "$MODDIR/modules.dep" | head -n1 | cut -d: -f1)
+	[ -n "$p" ] || die "module $2 not in $MODDIR/modules.dep"
+	case $p in
+	*.xz) xz -dc "$MODDIR/$p" ;; *.zst) zstd -qdc "$MODDIR/$p" ;; *) cat "$MODDIR/$p" ;;
+	esac >"$1/lib/modules/$2.ko"
+}
+cpio_gz() { (cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet | gzip -1) >"$2"; }
+
+# ---------------------------------------------------------------- domU
+d=$work/domu
+skeleton "$d"
+for m in virtio_ring virtio virtio_mmio virtio_blk; do kmod "$d" $m; done
+cp "$top/tools/xen-guest/build/vbe_xen_guest.ko" "$d/lib/modules/"
+cp "$top/tools/xen-guest/domu-init.sh" "$d/init"
+
+# ---------------------------------------------------------------- dom0
+r=$work/dom0
+skeleton "$r"
+mkdir -p "$r"/{xen,virtbe,var/lib/xen,var/lib/xenstored,var/log/xen/console,var/run/xen,var/run/xenstored}
+for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc; do kmod "$r" $m; done
+cp "$ko/virtbe.ko" "$ko/virtbe_xen.ko" "$r/virtbe/"
+cp "$top/tools/vbe-blk/vbe-blk" "$r/bin/"
+cp "$top/tools/xen-guest/dom0-test.sh" "$r/bin/dom0-test"
+cp "$VMLINUZ" "$r/xen/vmlinuz"
+cpio_gz "$d" "$r/xen/domu.cpio.gz"
+xb=$xroot/usr/lib/xen-4.17/bin
+for b in xl xenstored xenconsoled xen-init-dom0; do cp "$xb/$b" "$r/bin/"; done
+for b in xenstore-read xenstore-write xenstore-ls; do cp "$xroot/usr/bin/$b" "$r/bin/"; done
+mkdir -p "$r/etc/xen" "$r/lib/x86_64-linux-gnu" "$r/lib64"
+: >"$r/etc/xen/xl.conf"
+# shared libraries: Xen's from the extracted packages, the rest from the host
+for b in xl xenstored xenconsoled xen-init-dom0 xenstore-read; do
+	LD_LIBRARY_PATH=$xroot/usr/lib/x86_64-linux-gnu ldd "$r/bin/$b" |
+		grep -oE '=> /[^ ]+|^[[:space:]]*/[^ ]+' | sed 's/^=> //; s/^[[:space:]]*//'
+done | sort -u | while read -r lib; do
+	case $lib in
+	/lib64/*) cp -L "$lib" "$r/lib64/" ;;
+	*) cp -L "$lib" "$r/lib/x86_64-linux-gnu/" ;;
+	esac
+done
+cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$r/lib/x86_64-linux-gnu/"	# pthread_cancel
+ln -s lib "$r/usr/lib"
+cat >"$r/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/pts
+mount -t devpts -o ptmxmode=666 devpts /dev/pts	# xenconsoled's ttys
+[ -e /dev/ptmx ] || ln -s pts/ptmx /dev/ptmx
+echo "### VIRTBE BOOTED $(uname -r) mode=xen"
+dmesg -n 1
+for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc; do
+	insmod /lib/modules/$m.ko || echo "### VIRTBE FAIL insmod $m"
+done
+mount -t xenfs xenfs /proc/xen
+xenstored --pid-file /var/run/xenstored.pid
+xen-init-dom0 >/tmp/init-dom0.log 2>&1 || { echo "### VIRTBE FAIL xen-init-dom0"; cat /tmp/init-dom0.log; }
+xenconsoled --log=guest --log-dir=/var/log/xen/console
+/bin/dom0-test
+sync
+poweroff -f
+INIT
+chmod +x "$r/init"
+cpio_gz "$r" "$work/dom0.cpio.gz"
+say "dom0 initramfs $(du -h "$work/dom0.cpio.gz" | cut -f1)"
+
+# ---------------------------------------------------------------- boot
+[ -n "$log" ] || log=$top/build/xen/serial.log
+mkdir -p "$(dirname "$log")"
+qemu=(qemu-system-x86_64 -accel tcg -M pc -cpu qemu64,+svm,+npt -smp 2 -m 2048
+	-kernel "$xdir/xen"
+	-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 noreboot"
+	-initrd "$VMLINUZ console=hvc0 panic=-1 quiet loglevel=4,$work/dom0.cpio.gz"
+	-no-reboot -nodefaults -display none -monitor none -serial "file:$log")
+exec 8>>/tmp/virtbe-qemu.lock
+if ! flock -n 8; then
+	say "waiting for another QEMU run to finish (flock /tmp/virtbe-qemu.lock)"
+	flock 8
+fi
+attempt=0
+while :; do
+	: >"$log"
+	start=$(date +%s)
+	set +e
+	timeout -k 10 "$timeout" "${qemu[@]}" </dev/null &
+	qpid=$!
+	if [ $quiet = 0 ]; then
+		tail -n +1 -s 0.2 -f --pid=$qpid "$log" | tr -d '\r' &
+		tpid=$!
+	fi
+	wait $qpid
+	qrc=$?
+	[ $quiet = 1 ] || wait $tpid
+	set -e
+	say "QEMU ran $(( $(date +%s) - start ))s (status $qrc)"
+	hung=0
+	{ [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; } && hung=1
+	grep -q '^### VIRTBE DONE' "$log" || hung=1
+	if [ $hung = 1 ] && [ $attempt -lt "$retries" ]; then
+		attempt=$((attempt + 1))
+		cp "$log" "$log.hung.$attempt"
+		say "the run hung or did not finish: retrying ($attempt of $retries), log kept in $log.hung.$attempt"
+		continue
+	fi
+	break
+done
+exec 8>&-
+
+host_fail=()
+[ $hung = 1 ] && host_fail+=(--host-fail "Xen run did not finish (status $qrc, ${timeout}s limit)")
+grep -q 'Kernel panic\|Panic on CPU' "$log" && host_fail+=(--host-fail "panic")
+args=(--label xen --mode tests)
+[ -n "$counts" ] && args+=(--counts "$counts")
+"$here/tap-summary.sh" "${args[@]}" ${host_fail[@]+"${host_fail[@]}"} "$log"

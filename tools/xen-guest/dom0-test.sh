@@ -1,0 +1,158 @@
+#!/bin/sh
+# The real-Xen lane's test, run by dom0's /init (scripts/xen-lane.sh builds
+# the initramfs).  Prints TAP between "### VIRTBE BEGIN xen" and
+# "### VIRTBE END xen ...", which scripts/tap-summary.sh counts.
+#
+# One PVH domU (/xen/domu.cpio.gz, see domu-init.sh) serves every case:
+# negative control, end-to-end virtio-blk, daemon killed mid-I/O, and the
+# domain destroyed while a backend is attached.
+M='### VIRTBE'
+BASE=0xfe000000
+MEM=0:0x8000000
+LOG=/var/log/xen/console/guest-vbe.log
+PAT='BUG:|WARNING:|Oops|INFO: possible|INFO: task .* blocked|lockdep|KASAN|UBSAN|general protection|kernel BUG|detected stall'
+n=0
+fails=0
+t0=$(cut -d' ' -f1 /proc/uptime)
+ok() { n=$((n + 1)); echo "ok $n $*"; }
+nok() { n=$((n + 1)); echo "not ok $n $*"; fails=$((fails + 1)); }
+note() { echo "# $*"; }
+now() { cut -d' ' -f1 /proc/uptime; }
+# wait_for SECONDS CMD...: poll CMD every 0.2 s
+wait_for() {
+	w=$(($1 * 5)); shift
+	while [ $w -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.2
+		w=$((w - 1))
+	done
+	return 1
+}
+guest_said() { grep -q "VBE-GUEST $1" $LOG 2>/dev/null; }
+domain_exists() { xl list 2>/dev/null | grep -q '^vbe '; }
+start_backend() {	# start_backend LOGFILE
+	vbe-blk --hyp xen --guest "$domid" --base $BASE --irq "$port" \
+		--irq-type evtchn --file /tmp/disk.img --mem $MEM >"$1" 2>&1 &
+	bpid=$!
+}
+
+echo "$M BEGIN xen"
+echo "1..10"
+note "dom0 test started at ${t0}s"
+
+if insmod /virtbe/virtbe.ko && insmod /virtbe/virtbe_xen.ko; then
+	ok "virtbe_xen loads in dom0"
+else
+	nok "virtbe_xen loads in dom0"
+fi
+
+dd if=/dev/zero of=/tmp/disk.img bs=1048576 count=8 2>/dev/null
+cat >/tmp/vbe.cfg <<CFG
+name = "vbe"
+type = "pvh"
+kernel = "/xen/vmlinuz"
+ramdisk = "/xen/domu.cpio.gz"
+extra = "console=hvc0 quiet loglevel=4"
+memory = 128
+vcpus = 2
+on_crash = "destroy"
+CFG
+ta=$(now)
+if xl create /tmp/vbe.cfg >/tmp/xl-create.log 2>&1; then
+	domid=$(xl domid vbe)
+	xenstore-write /local/domain/$domid/data/virtbe-go 1
+	ok "PVH domU created (domid $domid)"
+else
+	nok "PVH domU created"
+	sed 's/^/# /' /tmp/xl-create.log
+fi
+
+port=
+wait_for 120 guest_said "test module" &&
+	port=$(xenstore-read /local/domain/$domid/data/virtbe-port 2>/dev/null)
+note "domU event channel port: '$port' ($(now)s; domU up after $(echo "$ta $(now)" | awk '{print $2 - $1}')s)"
+if wait_for 20 guest_said "NEGATIVE" && guest_said "NEGATIVE OK" &&
+	! guest_said "NEGATIVE FAIL"; then
+	ok "negative control: no backend, the domU reads 0xffffffff and virtio_mmio refuses the device"
+else
+	nok "negative control: no backend, the domU reads 0xffffffff and virtio_mmio refuses the device"
+fi
+grep "VBE-GUEST NEGATIVE" $LOG | sed 's/^/# /'
+
+start_backend /tmp/vbe-blk.1.log
+attached() { dmesg | grep -q "virtbe_xen: d$domid: ioreq server"; }
+if [ -n "$port" ] && wait_for 15 attached && sleep 1 && kill -0 $bpid 2>/dev/null; then
+	ok "vbe-blk attached: IOREQ server created, ranges claimed, memory mapped"
+else
+	nok "vbe-blk attached: IOREQ server created, ranges claimed, memory mapped"
+	sed 's/^/# vbe-blk: /' /tmp/vbe-blk.1.log | tail -20
+fi
+dmesg | grep virtbe | sed 's/^/# dom0: /'
+
+if wait_for 120 guest_said "PATTERN" && guest_said "PATTERN OK"; then
+	ok "end to end: Linux's virtio_mmio + virtio_blk in the domU wrote and read back 1 MiB through vbe-blk in dom0"
+else
+	nok "end to end: Linux's virtio_mmio + virtio_blk in the domU wrote and read back 1 MiB through vbe-blk in dom0"
+	sed 's/^/# vbe-blk: /' /tmp/vbe-blk.1.log | tail -20
+fi
+grep -E "VBE-GUEST (disk|PATTERN)" $LOG | sed 's/^/# /'
+
+yes VIRTBE-XEN-PATTERN-0123456789 | head -c 1048576 >/tmp/pattern
+if dd if=/tmp/disk.img bs=65536 count=16 2>/dev/null | cmp -s - /tmp/pattern; then
+	ok "dom0 finds the domU's pattern in the backing file"
+else
+	nok "dom0 finds the domU's pattern in the backing file"
+fi
+
+# ---- daemon killed mid-I/O
+wait_for 30 guest_said "IO LOOP"
+sleep 2
+kill -KILL $bpid 2>/dev/null
+wait $bpid 2>/dev/null
+tk=$(now)
+a0=$(grep -c "VBE-GUEST alive" $LOG)
+sleep 8
+a1=$(grep -c "VBE-GUEST alive" $LOG)
+note "heartbeats: $a0 before the kill, $a1 eight seconds after"
+if [ $((a1 - a0)) -ge 4 ] && domain_exists; then
+	ok "daemon killed mid-I/O: the domU's vCPUs keep running"
+else
+	nok "daemon killed mid-I/O: the domU's vCPUs keep running"
+	tail -5 $LOG | sed 's/^/# /'
+fi
+
+# ---- the domain destroyed while a backend is attached
+start_backend /tmp/vbe-blk.2.log
+sleep 3
+xl destroy vbe
+td=$(now)
+if wait_for 15 sh -c "! kill -0 $bpid 2>/dev/null"; then
+	wait $bpid
+	rc=$?
+	note "vbe-blk exited with status $rc after the destroy"
+	ok "domain destroyed while attached: the daemon sees the guest gone and exits"
+else
+	nok "domain destroyed while attached: the daemon sees the guest gone and exits"
+	kill -KILL $bpid 2>/dev/null
+fi
+sed 's/^/# vbe-blk: /' /tmp/vbe-blk.2.log | tail -5
+if wait_for 20 sh -c '! xl list | grep -q "^(null)\|^vbe "'; then
+	ok "the destroyed domain is released (no page kept mapped)"
+else
+	nok "the destroyed domain is released (no page kept mapped)"
+	xl list | sed 's/^/# /'
+fi
+
+rm_ok=1
+rmmod virtbe_xen && rmmod virtbe || rm_ok=0
+kw=$(dmesg | grep -cE "$PAT")
+if [ "$kw" -eq 0 ] && [ $rm_ok = 1 ]; then
+	ok "dom0's kernel log is clean (no WARN/BUG/Oops), modules unloaded"
+else
+	nok "dom0's kernel log is clean (no WARN/BUG/Oops), modules unloaded"
+	dmesg | grep -E -A20 "$PAT" | sed 's/^/# kernel: /'
+fi
+dmesg | grep -E "virtbe|xen:" | tail -20 | sed 's/^/# dom0: /'
+echo "$M END xen rc=0 timeout=0 kwarn=0"
+note "dom0 test ran $(echo "$t0 $(now)" | awk '{print $2 - $1}')s"
+echo "$M DONE failures=$fails"
