@@ -255,7 +255,10 @@ static int virtbe_vmmio_get(struct virtbe_guest *g,
 		if (v->base != base)
 			continue;
 		/* One device, one interrupt. */
-		if (memcmp(&v->irq, &irqfd->irq, sizeof(v->irq)))
+		if (v->irq.type != irqfd->irq.type ||
+		    v->irq.irq != irqfd->irq.irq ||
+		    v->irq.msi_addr != irqfd->irq.msi_addr ||
+		    v->irq.msi_data != irqfd->irq.msi_data)
 			ret = -EINVAL;
 		else
 			v->users++;
@@ -446,11 +449,15 @@ void virtbe_irq_resample(struct virtbe_guest *g, u32 type, u32 irq)
 			g->ops->irq_set(g, &v->irq, true);
 	rcu_read_unlock();
 }
+EXPORT_SYMBOL_GPL(virtbe_irq_resample);
 
 /**
  * virtbe_vmmio_access() - answer InterruptStatus and InterruptACK
  * @g: the guest
  * @io: a guest access; for a read of InterruptStatus, @io->data is set
+ *
+ * A write of 0 to the Status register (a device reset) clears the kept
+ * InterruptStatus and is not consumed.
  *
  * Return: true if the access was to a virtio-mmio device whose
  * InterruptStatus the kernel keeps and has been handled.  Any context.
@@ -471,6 +478,15 @@ bool virtbe_vmmio_access(struct virtbe_guest *g, struct virtbe_io *io)
 			   io->addr == v->base + VIRTBE_VMMIO_ACK) {
 			atomic_andnot((u32)io->data, &v->isr);
 			done = true;
+		} else if (io->write && !io->data &&
+			   io->addr == v->base + VIRTBE_VMMIO_STATUS) {
+			/*
+			 * A device reset clears InterruptStatus; the write
+			 * itself still goes to userspace, which resets the
+			 * rest of the device.
+			 */
+			atomic_set(&v->isr, 0);
+			break;
 		}
 		if (done)
 			break;
@@ -478,7 +494,6 @@ bool virtbe_vmmio_access(struct virtbe_guest *g, struct virtbe_io *io)
 	rcu_read_unlock();
 	return done;
 }
-EXPORT_SYMBOL_GPL(virtbe_irq_resample);
 
 /**
  * virtbe_irqfd_init() - module init for irqfds

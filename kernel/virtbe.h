@@ -90,6 +90,7 @@ struct virtbe_vmmio {
 /* virtio-mmio register offsets the kernel serves. */
 #define VIRTBE_VMMIO_ISR	0x60
 #define VIRTBE_VMMIO_ACK	0x64
+#define VIRTBE_VMMIO_STATUS	0x70
 #define VIRTBE_VMMIO_SPAN	0x100
 
 /**

@@ -1055,6 +1055,24 @@ TEST_F(sim, virtio_isr_edge)
 	EXPECT_EQ(VIRTBE_VIRTIO_ISR_CONFIG, isr_read(_metadata, self->sg));
 	isr_ack(_metadata, self->sg, ~0U);
 	EXPECT_EQ(0, isr_read(_metadata, self->sg));
+	/* A device reset clears it, and the Status write reaches us. */
+	eventfd_kick(used);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	EXPECT_EQ(VIRTBE_VIRTIO_ISR_USED, isr_read(_metadata, self->sg));
+	{
+		struct vcpu_thread t = {
+			.sg = self->sg, .write = true,
+			.addr = MMIO_BASE + 0x70, .len = 4, .data = 0,
+		};
+		struct virtbe_request req;
+
+		ASSERT_EQ(0, vcpu_start(&t));
+		ASSERT_EQ(0, read_request(self->g, &req, 2000));
+		EXPECT_EQ(MMIO_BASE + 0x70, req.addr);
+		ASSERT_EQ(0, complete_request(self->g, req.id, 0));
+		ASSERT_EQ(0, vcpu_join(&t));
+	}
+	EXPECT_EQ(0, isr_read(_metadata, self->sg));
 
 	/* Once no irqfd names the device, the registers reach userspace. */
 	ASSERT_EQ(0, _irqfd(self->g, used, -1, 0, 0, VIRTBE_IRQFD_DEASSIGN));

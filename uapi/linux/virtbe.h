@@ -307,7 +307,11 @@ struct virtbe_ioeventfd {
  * relay).  Several irqfds (e.g. one for used buffers, one for configuration
  * changes) may name the same device; they must use the same interrupt.  For
  * VIRTBE_IRQ_LEVEL the line is raised again at resample while
- * InterruptStatus is not 0.
+ * InterruptStatus is not 0.  A guest write of 0 to Status (@vmmio_base +
+ * 0x70, a device reset) clears InterruptStatus and still reaches the
+ * request channel.  InterruptStatus is forgotten when the last irqfd
+ * naming the device is removed; releasing the claimed range does not stop
+ * the kernel from answering while such an irqfd exists.
  */
 struct virtbe_irqfd {
 	__u32 size;
