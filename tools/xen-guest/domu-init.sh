@@ -7,8 +7,8 @@
 #    backend serves it: virtio_mmio must read 0xffffffff and refuse it;
 # 2. it then retries the probe every second until dom0's backend answers,
 #    writes a known pattern to /dev/vda, reads it back and compares;
-# 3. it keeps reading /dev/vda and prints a heartbeat, so that dom0 can
-#    kill its daemon mid-I/O and see that the vCPUs do not hang.
+# 3. it keeps reading /dev/vda and prints a heartbeat per vCPU, so that
+#    dom0 can stop or kill its daemon mid-I/O and see that no vCPU hangs.
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 export PATH=/bin
@@ -58,9 +58,8 @@ if [ -b /dev/vda ]; then
 	done) &
 	say "IO LOOP"
 fi
-n=0
-while :; do
-	say "alive $n"
-	n=$((n + 1))
-	sleep 1
+# one heartbeat per vCPU: a vCPU stuck in a trapped access stops its own
+for c in $(seq 0 $(($(nproc) - 1))); do
+	taskset -c $c sh -c "n=0; while :; do echo \"VBE-GUEST alive$c \$n\"; n=\$((n + 1)); sleep 1; done" &
 done
+while :; do sleep 3600; done
