@@ -11,7 +11,10 @@
 #   make check [LANES="6.1 6.12"]  host tests, then per lane: modules,
 #                                selftests, run in QEMU; ends with one line
 #                                "N passed, N failed, N skipped"
-#   make demo [DEMO_CMD=...]     boot the 6.1 lane and run the demo
+#   make demo                    the Xen demo: Xen 4.17 under QEMU, vbe-blk in
+#                                dom0 serving a domU's own virtio-blk driver
+#                                (scripts/xen-lane.sh)
+#   make demo-sim [DEMO_CMD=...] boot the 6.1 lane and run the simulator demo
 #   make bench [BENCH_LANE=6.1]  boot a lane and run every build/bench/* binary
 #   make clean
 
@@ -19,7 +22,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
 KVER ?= 6.1
-LANES ?= 6.1 6.12
+LANES ?= 6.1 6.12 xen
 BENCH_LANE ?= 6.1
 DEMO_LANE ?= 6.1
 DEMO_CMD ?= /tools/demo/run-demo.sh
@@ -38,7 +41,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile))
 
 .PHONY: all deps modules lib lib-check selftests bench-build tools check demo \
-	bench clean
+	bench clean demo-sim
 
 all: modules lib selftests
 
@@ -99,6 +102,9 @@ check:
 
 # --------------------------------------------------------------- demo/bench
 demo: deps
+	scripts/xen-lane.sh --log $(B)/xen/demo.log
+
+demo-sim: deps
 	@$(MAKE) --no-print-directory modules KVER=$(DEMO_LANE)
 	@$(MAKE) --no-print-directory selftests
 	@case "$(DEMO_CMD)" in /tools/*) \
