@@ -232,8 +232,8 @@ static long virtbe_get_stats(struct virtbe_ucmd *ucmd)
 }
 
 static const struct virtbe_ioctl_op virtbe_guest_ops[] = {
-	VIRTBE_IOCTL_OP(VIRTBE_GET_INFO, virtbe_get_info, struct virtbe_info,
-			out_hyp_features),
+	VIRTBE_IOCTL_OP_OUT(VIRTBE_GET_INFO, virtbe_get_info,
+			    struct virtbe_info, out_hyp_features),
 	VIRTBE_IOCTL_OP(VIRTBE_MEM_MAP, virtbe_mem_map, struct virtbe_mem_map,
 			__reserved),
 	VIRTBE_IOCTL_OP(VIRTBE_CLAIM_RANGE, virtbe_claim_range,
@@ -242,8 +242,8 @@ static const struct virtbe_ioctl_op virtbe_guest_ops[] = {
 			struct virtbe_ioeventfd, __reserved),
 	VIRTBE_IOCTL_OP(VIRTBE_IRQFD, virtbe_irqfd, struct virtbe_irqfd,
 			vmmio_base),
-	VIRTBE_IOCTL_OP(VIRTBE_GET_STATS, virtbe_get_stats,
-			struct virtbe_stats, out_irqs),
+	VIRTBE_IOCTL_OP_OUT(VIRTBE_GET_STATS, virtbe_get_stats,
+			    struct virtbe_stats, out_irqs),
 };
 
 static long virtbe_guest_fop_ioctl(struct file *file, unsigned int cmd,
@@ -363,8 +363,7 @@ long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 		goto err_put_fd;
 	}
 	cmd->out_nr_vcpus = g->nr_vcpus;
-	fd_install(fd, file);
-	return fd;
+	return virtbe_ucmd_return_file(ucmd, file, fd);
 
 err_put_fd:
 	put_unused_fd(fd);

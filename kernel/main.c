@@ -7,6 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/build_bug.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -38,7 +39,9 @@ static const struct virtbe_hyp_ops *virtbe_hyps[VIRTBE_HYP_MAX + 1];
  * virtbe_hyp_register() - make a hypervisor backend available
  * @ops: the backend; must stay valid until virtbe_hyp_unregister()
  *
- * Return: 0, -EINVAL for a bad id or -EEXIST if the id is taken.
+ * Return: 0, -EINVAL for a bad id or a missing mandatory op (attach,
+ * detach, complete; irq_set when interrupt features are offered), or
+ * -EEXIST if the id is taken.
  */
 int virtbe_hyp_register(const struct virtbe_hyp_ops *ops)
 {
@@ -46,6 +49,11 @@ int virtbe_hyp_register(const struct virtbe_hyp_ops *ops)
 
 	if (!ops->id || ops->id > VIRTBE_HYP_MAX || !ops->attach ||
 	    !ops->detach || !ops->complete)
+		return -EINVAL;
+	/* A backend that offers interrupts must be able to raise them. */
+	if ((ops->features & (VIRTBE_HYP_F_IRQ_EDGE | VIRTBE_HYP_F_IRQ_LEVEL |
+			      VIRTBE_HYP_F_IRQ_EVTCHN | VIRTBE_HYP_F_IRQ_MSI)) &&
+	    !ops->irq_set)
 		return -EINVAL;
 
 	mutex_lock(&virtbe_hyp_lock);
@@ -165,9 +173,11 @@ long virtbe_get_info(struct virtbe_ucmd *ucmd)
  * @cmd: the ioctl number
  * @arg: the user pointer
  *
- * Copies the struct in with copy_struct_from_user() semantics, runs the
- * handler, and on success copies the struct back, truncated to the caller's
- * size.
+ * Copies the struct in with copy_struct_from_user() semantics and runs the
+ * handler.  A struct with output fields is first written back unchanged
+ * (so that an unwritable one fails before anything is done) and, on
+ * success, written back with the results, truncated to the caller's size;
+ * a file the handler created is installed in the fd table only then.
  *
  * Return: the handler's value, or -ENOTTY, -EFAULT, -EINVAL, -E2BIG.
  */
@@ -180,6 +190,7 @@ long virtbe_ioctl_dispatch(const struct virtbe_ioctl_op *ops,
 	u64 buf[VIRTBE_UCMD_MAX / sizeof(u64)];
 	struct virtbe_ucmd ucmd = { .obj = obj, .cmd = buf };
 	unsigned int nr = _IOC_NR(cmd) & 0x3f;
+	u32 out_size;
 	long ret;
 
 	if (_IOC_TYPE(cmd) != VIRTBE_TYPE || nr >= nr_ops)
@@ -197,21 +208,35 @@ long virtbe_ioctl_dispatch(const struct virtbe_ioctl_op *ops,
 	ret = copy_struct_from_user(buf, op->size, uarg, ucmd.user_size);
 	if (ret)
 		return ret;
+	out_size = min_t(u32, op->size, ucmd.user_size);
+	/*
+	 * Prove the output can be written before acting: a read-only or
+	 * partly mapped struct fails here with nothing done.
+	 */
+	if (op->out && copy_to_user(uarg, buf, out_size))
+		return -EFAULT;
 
 	ret = op->execute(&ucmd);
 	if (ret < 0)
 		return ret;
-	if (copy_to_user(uarg, buf, min_t(u32, op->size, ucmd.user_size)))
+	if (op->out && copy_to_user(uarg, buf, out_size)) {
+		if (ucmd.new_file) {
+			put_unused_fd(ucmd.new_fd);
+			fput(ucmd.new_file);
+		}
 		return -EFAULT;
+	}
+	if (ucmd.new_file)
+		fd_install(ucmd.new_fd, ucmd.new_file);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(virtbe_ioctl_dispatch);
 
 static const struct virtbe_ioctl_op virtbe_ctl_ops[] = {
-	VIRTBE_IOCTL_OP(VIRTBE_GET_INFO, virtbe_get_info, struct virtbe_info,
-			out_hyp_features),
-	VIRTBE_IOCTL_OP(VIRTBE_ATTACH, virtbe_guest_attach,
-			struct virtbe_attach, __reserved),
+	VIRTBE_IOCTL_OP_OUT(VIRTBE_GET_INFO, virtbe_get_info,
+			    struct virtbe_info, out_hyp_features),
+	VIRTBE_IOCTL_OP_OUT(VIRTBE_ATTACH, virtbe_guest_attach,
+			    struct virtbe_attach, __reserved),
 };
 
 static long virtbe_ctl_ioctl(struct file *file, unsigned int cmd,

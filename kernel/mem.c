@@ -334,8 +334,7 @@ long virtbe_mem_map(struct virtbe_ucmd *ucmd)
 	virtbe_guest_get(g);
 	mutex_unlock(&g->lock);
 
-	fd_install(fd, file);
-	return fd;
+	return virtbe_ucmd_return_file(ucmd, file, fd);
 
 err_unmap:
 	if (g->ops->mem_unmap)

@@ -106,11 +106,13 @@ struct virtbe_vmmio {
  * @detach: undo @attach.  After it returns the backend makes no more calls
  *	into the core for @g.  Every request was completed before.  Called
  *	once, in process context, also when the guest died.
- * @mem_map: fill @pages with referenced pages for @nr_pages guest frames
+ * @mem_map: (optional: without it VIRTBE_MEM_MAP fails with EOPNOTSUPP)
+ *	fill @pages with referenced pages for @nr_pages guest frames
  *	from @gpa.  Returns 0, -ENXIO (not guest RAM), -EIO (the hypervisor
  *	failed) or -ENOMEM.  On failure no page is left referenced.  Process
  *	context, may sleep.
- * @mem_unmap: release pages filled by @mem_map.  Process context.
+ * @mem_unmap: (optional) release pages filled by @mem_map.  Process
+ *	context.
  * @mem_fault: (optional) for hypervisors whose guest frames cannot be
  *	inserted into a user mapping as ordinary pages (Xen PV: only the
  *	hypervisor may write a page table entry naming another domain's
@@ -118,20 +120,25 @@ struct virtbe_vmmio {
  *	fault calls it to map @nr_pages guest frames from @gpa at @addr of
  *	@vma (all inside one window filled by @mem_map).  Returns 0 or
  *	-errno.  Process context, mmap lock held for reading.
- * @claim_range: route guest accesses to [@addr, @addr + @len) to @g.
+ * @claim_range: (optional: without it VIRTBE_CLAIM_RANGE fails with
+ *	EOPNOTSUPP) route guest accesses to [@addr, @addr + @len) to @g.
  *	The core has checked overlaps and arguments.  Process context.
- * @release_range: undo @claim_range.  Process context.
+ * @release_range: (optional) undo @claim_range.  Process context.
  * @complete: finish the access of @vcpu that virtbe_ioreq_dispatch()
  *	queued: @data is the value read (ignored for writes), @aborted true
  *	when the kernel completed it (timeout or teardown).  May be called in
  *	any context, including hard interrupt context: must not sleep.
  * @irq_check: (optional) validate an interrupt at irqfd assignment
  *	(e.g. the line exists); returns 0 or -EINVAL.  Process context.
- * @irq_set: raise @irq (edge, event channel, MSI) or set the level of a
- *	level line to @level.  Called from the eventfd wakeup callback with
- *	the eventfd's lock held and interrupts possibly disabled: must not
- *	sleep, and must not signal an eventfd unless virtbe_can_signal() says
- *	so (defer otherwise).
+ * @irq_set: raise @irq: a pulse for edge, event channel and MSI kinds;
+ *	for a level line, assert it (@level is true; the core never lowers a
+ *	line: the hypervisor does when the guest EOIs, then calls
+ *	virtbe_irq_resample()).  Mandatory when @features offers an interrupt
+ *	kind.  Called from the eventfd wakeup callback with the eventfd's
+ *	lock held and interrupts possibly disabled, and from
+ *	virtbe_irq_resample() under RCU: must not sleep, and must not signal
+ *	an eventfd unless virtbe_can_signal() says so (defer otherwise).
+ *	Must cope with a guest that already died.
  */
 struct virtbe_hyp_ops {
 	struct module *owner;
@@ -270,36 +277,71 @@ struct virtbe_guest {
  * @obj: the object the ioctl was issued on (control device or guest)
  * @cmd: the struct copied from userspace, sized for the kernel
  * @user_size: the caller's size field
+ * @new_file: a file the handler created, installed as @new_fd only once
+ *	the struct was copied back (see virtbe_ucmd_return_file())
+ * @new_fd: the fd reserved for @new_file
  */
 struct virtbe_ucmd {
 	void *obj;
 	void *cmd;
 	u32 user_size;
+	struct file *new_file;
+	int new_fd;
 };
+
+/**
+ * virtbe_ucmd_return_file() - hand a new file back from an ioctl handler
+ * @ucmd: the call
+ * @file: the new file
+ * @fd: an fd reserved with get_unused_fd_flags()
+ *
+ * The dispatcher installs @fd only after the output struct reached
+ * userspace; if that copy faults, the file is released and the fd freed, so
+ * a failed call leaves nothing behind.
+ *
+ * Return: @fd, for the handler to return.
+ */
+static inline int virtbe_ucmd_return_file(struct virtbe_ucmd *ucmd,
+					  struct file *file, int fd)
+{
+	ucmd->new_file = file;
+	ucmd->new_fd = fd;
+	return fd;
+}
 
 /**
  * struct virtbe_ioctl_op - one entry of an ioctl table
  * @size: sizeof() the kernel's struct
  * @min_size: offsetofend() of the last field of the first version
  * @ioctl_num: the ioctl number
+ * @out: the struct has output fields and is copied back
  * @execute: the handler; returns a non-negative value (e.g. an fd) or -errno
  */
 struct virtbe_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
 	unsigned int ioctl_num;
+	bool out;
 	long (*execute)(struct virtbe_ucmd *ucmd);
 };
 
-#define VIRTBE_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
+#define __VIRTBE_IOCTL_OP(_ioctl, _fn, _struct, _last, _out)		\
 	[_IOC_NR(_ioctl) & 0x3f] = {					\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(_struct) <		\
 					  2 * sizeof(u32)),		\
 		.min_size = offsetofend(_struct, _last),		\
 		.ioctl_num = _ioctl,					\
+		.out = _out,						\
 		.execute = _fn,						\
 	}
+
+/* An ioctl whose struct is input only. */
+#define VIRTBE_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
+	__VIRTBE_IOCTL_OP(_ioctl, _fn, _struct, _last, false)
+/* An ioctl with out_* fields: the struct is copied back. */
+#define VIRTBE_IOCTL_OP_OUT(_ioctl, _fn, _struct, _last)		\
+	__VIRTBE_IOCTL_OP(_ioctl, _fn, _struct, _last, true)
 
 /* Largest ioctl struct handled by virtbe_ioctl_dispatch(). */
 #define VIRTBE_UCMD_MAX	64

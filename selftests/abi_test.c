@@ -38,6 +38,7 @@ FIXTURE_VARIANT(abi) {
 	int nr_res;
 	int fd_off;		/* offset of an fd field, or -1 */
 	bool returns_fd;
+	bool has_out;		/* out_* fields: the struct is written back */
 };
 
 FIXTURE_SETUP(abi)
@@ -194,6 +195,7 @@ static void fill_none(FIXTURE_DATA(abi) *self, void *buf)
 #define RESLEN(_s, _f) sizeof(((_s *)0)->_f)
 
 FIXTURE_VARIANT_ADD(abi, get_info) {
+	.has_out = true,
 	.cmd = VIRTBE_GET_INFO, .obj = OBJ_CTL, .wrong_obj = OBJ_SIMCTL,
 	.size = sizeof(struct virtbe_info),
 	.min_size = offsetof(struct virtbe_info, out_hyp_features) + 8,
@@ -204,6 +206,7 @@ FIXTURE_VARIANT_ADD(abi, get_info) {
 };
 
 FIXTURE_VARIANT_ADD(abi, attach) {
+	.has_out = true,
 	.cmd = VIRTBE_ATTACH, .obj = OBJ_CTL, .wrong_obj = OBJ_GUEST,
 	.size = sizeof(struct virtbe_attach),
 	.min_size = sizeof(struct virtbe_attach),
@@ -254,6 +257,7 @@ FIXTURE_VARIANT_ADD(abi, irqfd) {
 };
 
 FIXTURE_VARIANT_ADD(abi, get_stats) {
+	.has_out = true,
 	.cmd = VIRTBE_GET_STATS, .obj = OBJ_GUEST, .wrong_obj = OBJ_CTL,
 	.size = sizeof(struct virtbe_stats),
 	.min_size = sizeof(struct virtbe_stats),
@@ -261,6 +265,7 @@ FIXTURE_VARIANT_ADD(abi, get_stats) {
 };
 
 FIXTURE_VARIANT_ADD(abi, sim_create) {
+	.has_out = true,
 	.cmd = VIRTBE_SIM_CREATE, .obj = OBJ_SIMCTL, .wrong_obj = OBJ_CTL,
 	.size = sizeof(struct virtbe_sim_create),
 	.min_size = sizeof(struct virtbe_sim_create),
@@ -281,6 +286,7 @@ FIXTURE_VARIANT_ADD(abi, sim_add_ram) {
 };
 
 FIXTURE_VARIANT_ADD(abi, sim_access) {
+	.has_out = true,
 	.cmd = VIRTBE_SIM_ACCESS, .obj = OBJ_SIMGUEST, .wrong_obj = OBJ_GUEST,
 	.size = sizeof(struct virtbe_sim_access),
 	.min_size = sizeof(struct virtbe_sim_access),
@@ -302,6 +308,7 @@ FIXTURE_VARIANT_ADD(abi, sim_bind_irq) {
 };
 
 FIXTURE_VARIANT_ADD(abi, sim_irq_state) {
+	.has_out = true,
 	.cmd = VIRTBE_SIM_IRQ_STATE, .obj = OBJ_SIMGUEST, .wrong_obj = OBJ_GUEST,
 	.size = sizeof(struct virtbe_sim_irq_state),
 	.min_size = sizeof(struct virtbe_sim_irq_state),
@@ -483,6 +490,32 @@ TEST_F(abi, bad_pointer)
 		munmap(p, 4096);
 	}
 	EXPECT_VALID_WORKS();
+}
+
+TEST_F(abi, readonly_struct)
+{
+	uint8_t buf[128];
+	uint8_t *ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fds_before, fds_after;
+
+	ASSERT_NE(MAP_FAILED, ro);
+	make(self, variant, ro, 4096, variant->size);
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	fds_before = dup(0);
+	close(fds_before);
+	if (variant->has_out) {
+		/* Nothing done, no fd left behind. */
+		EXPECT_EQ(-EFAULT, call(self, variant, ro));
+		fds_after = dup(0);
+		close(fds_after);
+		EXPECT_EQ(fds_before, fds_after);
+		EXPECT_VALID_WORKS();
+	} else {
+		/* Input-only structs are never written. */
+		EXPECT_EQ(0, call(self, variant, ro));
+	}
+	munmap(ro, 4096);
 }
 
 TEST_F(abi, wrong_object)

@@ -219,8 +219,9 @@ static struct eventfd_ctx *sim_irq_deliver(struct sim_guest *sg,
 	if (!sg->delay_irq_ms && virtbe_can_signal(ctx))
 		return ctx;
 	set_bit(bit, sg->pending);
-	mod_delayed_work(system_highpri_wq, &sg->irq_work,
-			 msecs_to_jiffies(sg->delay_irq_ms));
+	/* A pending delivery keeps its deadline: later ones join it. */
+	queue_delayed_work(system_highpri_wq, &sg->irq_work,
+			   msecs_to_jiffies(sg->delay_irq_ms));
 	return NULL;
 }
 
@@ -636,7 +637,7 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 	}
 	if (dropped) {
 		/* Lost notification: only the watchdog releases the vCPU. */
-		msleep_interruptible(SIM_WATCHDOG_MS);
+		schedule_timeout_killable(msecs_to_jiffies(SIM_WATCHDOG_MS));
 		cmd->out_result = VIRTBE_SIM_RESULT_ABORTED;
 		cmd->data = write ? cmd->data : mask;
 		goto out_unlock;
@@ -821,12 +822,12 @@ static long sim_destroy(struct virtbe_ucmd *ucmd)
 static const struct virtbe_ioctl_op sim_guest_ops[] = {
 	VIRTBE_IOCTL_OP(VIRTBE_SIM_ADD_RAM, sim_add_ram, struct virtbe_sim_ram,
 			offset),
-	VIRTBE_IOCTL_OP(VIRTBE_SIM_ACCESS, sim_access_ioctl,
-			struct virtbe_sim_access, __reserved),
+	VIRTBE_IOCTL_OP_OUT(VIRTBE_SIM_ACCESS, sim_access_ioctl,
+			    struct virtbe_sim_access, __reserved),
 	VIRTBE_IOCTL_OP(VIRTBE_SIM_BIND_IRQ, sim_bind_irq,
 			struct virtbe_sim_bind_irq, __reserved),
-	VIRTBE_IOCTL_OP(VIRTBE_SIM_IRQ_STATE, sim_irq_state,
-			struct virtbe_sim_irq_state, out_count),
+	VIRTBE_IOCTL_OP_OUT(VIRTBE_SIM_IRQ_STATE, sim_irq_state,
+			    struct virtbe_sim_irq_state, out_count),
 	VIRTBE_IOCTL_OP(VIRTBE_SIM_FAULT, sim_fault, struct virtbe_sim_fault,
 			arg),
 	VIRTBE_IOCTL_OP(VIRTBE_SIM_DESTROY, sim_destroy,
@@ -912,8 +913,7 @@ static long sim_create(struct virtbe_ucmd *ucmd)
 		goto err_put_fd;
 	}
 	cmd->out_guest_id = sg->id;
-	fd_install(fd, file);
-	return fd;
+	return virtbe_ucmd_return_file(ucmd, file, fd);
 
 err_put_fd:
 	put_unused_fd(fd);
@@ -927,8 +927,8 @@ err_free_guest:
 }
 
 static const struct virtbe_ioctl_op sim_ctl_ops[] = {
-	VIRTBE_IOCTL_OP(VIRTBE_SIM_CREATE, sim_create, struct virtbe_sim_create,
-			out_guest_id),
+	VIRTBE_IOCTL_OP_OUT(VIRTBE_SIM_CREATE, sim_create,
+			    struct virtbe_sim_create, out_guest_id),
 };
 
 static long sim_ctl_ioctl(struct file *file, unsigned int cmd,

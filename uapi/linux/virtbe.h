@@ -27,11 +27,13 @@
  *   EINVAL;
  * - a size larger than the kernel's structure is accepted only if every byte
  *   past the kernel's structure is zero, otherwise the call fails with E2BIG;
- * - output fields (named ``out_*``) are written back only up to the smaller of
- *   the two sizes.
+ * - a struct with output fields (named ``out_*``) must be writable: it is
+ *   written back, up to the smaller of the two sizes; structs without
+ *   output fields are only read.
  *
  * Fields named ``__reserved*`` must be zero (EINVAL otherwise).  Unknown
- * flags fail with EOPNOTSUPP.  Calls that fail change nothing.
+ * flags fail with EOPNOTSUPP.  Calls that fail change nothing; an ioctl
+ * that returns a new fd installs it only once its output was written.
  *
  * The ioctl numbers encode no size (``_IO(VIRTBE_TYPE, nr)``); the ``size``
  * field is the only versioning mechanism.  The API version reported by
@@ -60,8 +62,12 @@
  * ENOSPC     a per-guest object limit is reached
  * ENXIO      the memory window is not fully backed by guest RAM
  * ENOMEM     out of memory, or the locked-memory limit is exceeded
- * EPERM      the caller lacks CAP_SYS_ADMIN in the initial namespace
+ * EIO        the hypervisor failed to map guest memory
+ * EINTR      a simulated vCPU access was interrupted by a fatal signal
  * ========== ============================================================
+ *
+ * Access control is the device node's mode: ``/dev/virtbe`` is 0600 (root)
+ * unless the system's udev rules say otherwise; no capability is checked.
  */
 
 #define VIRTBE_TYPE 0xBE
@@ -174,7 +180,8 @@ struct virtbe_attach {
  * @size: sizeof(struct virtbe_mem_map)
  * @flags: VIRTBE_MEM_MAP_RDONLY or 0
  * @gpa: guest-physical start of the window, page aligned
- * @len: length of the window in bytes, page aligned, not 0
+ * @len: length of the window in bytes, page aligned, not 0, at most
+ *	64 GiB (EINVAL)
  * @__reserved: must be 0
  *
  * On success returns a memory fd (O_CLOEXEC) of @len bytes: mmap() offset 0
@@ -233,9 +240,11 @@ struct virtbe_range {
  * @size: sizeof(struct virtbe_ioeventfd)
  * @flags: VIRTBE_IOEVENTFD_*
  * @fd: an eventfd
- * @len: access length to match: 1, 2, 4 or 8, or 0 for any length
+ * @len: access length to match: 1, 2, 4 or 8, or 0 for any length (not
+ *	with VIRTBE_IOEVENTFD_DATAMATCH)
  * @addr: guest address of the register
- * @datamatch: the value to match with VIRTBE_IOEVENTFD_DATAMATCH, else 0
+ * @datamatch: the value to match with VIRTBE_IOEVENTFD_DATAMATCH (it must
+ *	fit in @len bytes), else 0
  * @__reserved: must be 0
  *
  * A guest write of @len bytes at @addr (inside a claimed range) signals @fd
@@ -360,9 +369,9 @@ struct virtbe_stats {
  * Guest accesses inside claimed ranges that no ioeventfd consumes are read
  * from the guest fd as &struct virtbe_request records.  In API version 1
  * every record is exactly 64 bytes (sizeof(struct virtbe_request)) and
- * every completion exactly 32 bytes; a different layout would come with a
- * new API version that the caller opts into at VIRTBE_ATTACH, never by
- * changing these records under existing callers.  read() returns
+ * every completion exactly 32 bytes.  A different layout would come with
+ * a new API version and a VIRTBE_ATTACH flag to request it; these records
+ * never change under existing callers.  read() returns
  * whole records only (EINVAL if the buffer cannot hold one), blocks unless
  * the fd is O_NONBLOCK (EAGAIN) and returns 0 once the guest is gone.
  * poll() reports EPOLLIN while requests wait, EPOLLOUT always and EPOLLHUP
