@@ -13,6 +13,7 @@ pkgs=(
 	libfdt-dev device-tree-compiler
 	sparse dwarves			# dwarves: pahole, needed by the 6.12 headers
 	cpio xz-utils pkg-config kmod
+	flex bison bc libelf-dev libssl-dev	# the debug lane's kernel build
 )
 # util-linux (flock) and coreutils (timeout) are Essential: always present.
 

@@ -8,6 +8,8 @@
 #   LANE  6.1   headers: the installed linux-headers-amd64 (bookworm)
 #         6.12  headers: linux-headers-6.12-amd64 (bookworm-security),
 #               downloaded with its -common and linux-kbuild packages
+#         debug a KASAN/lockdep/kmemleak kernel built from linux-source-6.1
+#               by scripts/debug-kernel.sh (cached; KDIR is the built tree)
 # Prints shell assignments (eval "$(scripts/kernels.sh 6.1)"):
 #   KVER KREL KDIR VMLINUZ MODDIR KCACHE
 # or, given VAR, just that value.  Progress goes to stderr.
@@ -15,6 +17,9 @@ set -euo pipefail
 
 lane=${1:?usage: kernels.sh 6.1|6.12 [VAR]}
 want=${2:-}
+if [ "$lane" = debug ]; then
+	exec "$(dirname "$0")/debug-kernel.sh" "$want"
+fi
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
 log() { echo "kernels.sh[$lane]: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -54,7 +59,7 @@ download() {
 	fi
 }
 
-case $lane in 6.1|6.12) ;; *) die "unknown lane '$lane' (6.1 or 6.12)" ;; esac
+case $lane in 6.1|6.12) ;; *) die "unknown lane '$lane' (6.1, 6.12 or debug)" ;; esac
 
 if [ "$lane" = 6.1 ]; then
 	# The image must be exactly the build the installed headers describe
