@@ -3,7 +3,9 @@
 # programs in an initramfs, and run them.
 #
 # Usage: scripts/vm-run.sh [options] LANE KO_DIR TEST_DIR MODE
-#   LANE     6.1 | 6.12           (kernel from scripts/kernels.sh)
+#   LANE     6.1 | 6.12 | debug   (kernel from scripts/kernels.sh; debug: the
+#                                 KASAN/lockdep/kmemleak kernel, 4x the
+#                                 default timeouts, 3G of memory)
 #   KO_DIR   directory of built .ko files (all are packed, see --load)
 #   TEST_DIR directory of static test executables (packed as /virtbe/tests)
 #   MODE     tests  run every executable of TEST_DIR in name order, as kselftest
@@ -19,16 +21,20 @@
 #   --kmods "M..."     modules of the lane's own kernel to load first (with
 #                      their dependencies, from its modules.dep)
 #   --timeout S        whole-VM limit in seconds (default tests 900, demo 600,
-#                      bench 1800; env VIRTBE_VM_TIMEOUT)
-#   --test-timeout S   per test binary (default 300, demo/bench: the VM limit
-#                      less 60; env VIRTBE_TEST_TIMEOUT)
+#                      bench 1800, 4x that on the debug lane; env
+#                      VIRTBE_VM_TIMEOUT)
+#   --test-timeout S   per test binary (default 300, 1200 on the debug lane;
+#                      demo/bench: the VM limit less 60; env
+#                      VIRTBE_TEST_TIMEOUT)
 #   --append ARGS      extra kernel command line
 #   --log FILE         keep the serial log there (default: a /tmp file)
 #   --counts FILE      write "PASSED FAILED SKIPPED" (tests mode) there
 #   --quiet            do not stream the console (summary only)
 # Exit status: 0 only if the guest ran to its end and nothing failed: no QEMU
 # timeout, no panic, complete TAP plans, no "not ok", no kernel warning, every
-# insmod/rmmod succeeded, every command exited 0.
+# insmod/rmmod succeeded, every command exited 0, and, on a kernel with
+# kmemleak (the debug lane), no leak suspected by the scan made once the
+# modules are removed (boot-time reports are cleared before the tests).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,16 +62,23 @@ while [ $# -gt 0 ]; do
 done
 [ $# -eq 4 ] || die "usage: vm-run.sh [options] LANE KO_DIR TEST_DIR tests|demo|bench (--help)"
 lane=$1 kodir=$2 testdir=$3 mode=$4
+# The debug kernel (KASAN, lockdep, kmemleak) runs everything several times
+# slower (boot alone: ~25 s), and KASAN's shadow takes 1/8 of the memory.
+slow=1 mem=2G
+if [ "$lane" = debug ]; then
+	slow=4 mem=3G
+	append="kasan_multi_shot${append:+ $append}"
+fi
 case $mode in
-tests) : "${vm_timeout:=900}" ;;
-demo) : "${vm_timeout:=600}"; [ -n "$cmd" ] || die "demo mode needs --cmd" ;;
-bench) : "${vm_timeout:=1800}" ;;
+tests) : "${vm_timeout:=$((900 * slow))}" ;;
+demo) : "${vm_timeout:=$((600 * slow))}"; [ -n "$cmd" ] || die "demo mode needs --cmd" ;;
+bench) : "${vm_timeout:=$((1800 * slow))}" ;;
 *) die "unknown mode $mode" ;;
 esac
 [ -d "$kodir" ] || die "no module directory $kodir"
 # a demo/bench command may use the whole VM time; a test binary gets 300 s
 if [ -z "$test_timeout" ]; then
-	if [ "$mode" = tests ]; then test_timeout=300; else test_timeout=$((vm_timeout - 60)); fi
+	if [ "$mode" = tests ]; then test_timeout=$((300 * slow)); else test_timeout=$((vm_timeout - 60)); fi
 fi
 
 eval "$("$here/kernels.sh" "$lane")"
@@ -180,6 +193,7 @@ qstr() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	echo "KMODS=$(qstr "${kmod_files# }")"
 	echo "TEST_TIMEOUT=$test_timeout"
 	echo "CMD=$(qstr "$cmd")"
+	[ "$lane" != debug ] || echo "REQUIRE='/sys/kernel/debug/kmemleak /sys/kernel/debug/failslab /proc/1/task/1/fail-nth'"
 } >"$root/virtbe/conf"
 
 cat >"$root/init" <<'INIT'
@@ -216,6 +230,26 @@ kcheck() {
 	fi
 }
 echo "$M BOOTED $(uname -r) mode=$MODE"
+
+for f in $REQUIRE; do	# what the lane's kernel must provide
+	[ -e "$f" ] || fail "this kernel has no $f"
+done
+# kmemleak (debug kernel): objects younger than 5 s are never reported, and a
+# new one only by the second scan that finds it unchanged.  Report and clear
+# what boot left (unrelated to virtbe), so that the final scan shows only
+# what the test run leaked.
+KML=/sys/kernel/debug/kmemleak
+kmemleak=0
+if [ -e $KML ] && ! echo scan >$KML; then
+	fail "kmemleak does not scan (disabled at boot?)"
+	grep -i kmemleak /tmp/dmesg.boot | sed 's/^/# kernel: /'
+elif [ -e $KML ]; then
+	kmemleak=1
+	sleep 6
+	echo scan >$KML; echo scan >$KML
+	echo "$M KMEMLEAK boot: $(grep -c '^unreferenced object' $KML) reports cleared"
+	echo clear >$KML
+fi
 
 loaded=
 ok=1
@@ -272,11 +306,29 @@ if [ $ok = 1 ]; then
 	esac
 fi
 
+# where the modules were: the final kmemleak report (made after rmmod) shows
+# their addresses unresolved
+[ $kmemleak = 0 ] || for m in $loaded; do
+	for s in .text .init.text .exit.text .data .bss; do
+		[ -r /sys/module/$m/sections/$s ] && echo "$M MODULE $m $s $(cat /sys/module/$m/sections/$s)"
+	done
+done
 for m in $loaded; do
 	rmmod $m || fail "rmmod $m rc=$? (leaked reference?)"
 done
 kcheck rmmod
 [ "$kw" -eq 0 ] || fail "kernel warnings during rmmod"
+if [ $kmemleak = 1 ]; then
+	sleep 6
+	echo scan >$KML; sleep 6; echo scan >$KML
+	cat $KML >/tmp/kmemleak
+	n=$(grep -c '^unreferenced object' /tmp/kmemleak)
+	echo "$M KMEMLEAK end: $n reports"
+	if [ "$n" -gt 0 ]; then
+		sed 's/^/# kmemleak: /' /tmp/kmemleak
+		fail "kmemleak: $n suspected memory leaks after the run (modules removed)"
+	fi
+fi
 echo "$M DMESG BEGIN"
 sed 's/^/# dmesg: /' /tmp/dmesg.all
 echo "$M DMESG END"
@@ -292,7 +344,7 @@ chmod +x "$root/init"
 
 # --------------------------------------------------------------------- boot
 kargs="console=ttyS0 panic=-1 quiet loglevel=4 ${append}"
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G
+qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem"
 	-kernel "$VMLINUZ" -initrd "$work/initramfs.cpio" -append "$kargs"
 	-no-reboot -nodefaults -display none -monitor none -serial "file:$log")
 
