@@ -2,15 +2,21 @@
 # virtbe top-level Makefile (the kernel side is built by Kbuild + kernel/).
 #
 #   make deps                    install the Debian packages needed (root)
-#   make modules [KVER=6.1|6.12] build virtbe*.ko against that lane's headers
-#                                in build/<lane>/src (copies of Kbuild, kernel/,
-#                                uapi/); the .ko land in build/<lane>/ko
+#   make modules [KVER=6.1|6.12|debug]  build virtbe*.ko against that lane's
+#                                headers (debug: the debug kernel's tree, built
+#                                and cached by scripts/debug-kernel.sh; the
+#                                modules get -g) in build/<lane>/src (copies of
+#                                Kbuild, kernel/, uapi/); the .ko land in
+#                                build/<lane>/ko
 #   make lib                     build lib/ (libvirtbe)
 #   make selftests               static kselftest binaries -> build/selftests,
 #                                bench/*.c -> build/bench, tools/*/ (if any)
-#   make check [LANES="6.1 6.12"]  host tests, then per lane: modules,
+#   make check [LANES="6.1 6.12 debug"]  host tests, then per lane: modules,
 #                                selftests, run in QEMU; ends with one line
-#                                "N passed, N failed, N skipped"
+#                                "N passed, N failed, N skipped".  The debug
+#                                lane: KASAN, lockdep, kmemleak, fault
+#                                injection (make check LANES=debug alone)
+#   make debug-kernel            build (or find cached) the debug lane's kernel
 #   make demo                    the Xen demo: Xen 4.17 under QEMU, vbe-blk in
 #                                dom0 serving a domU's own virtio-blk driver
 #                                (scripts/xen-lane.sh)
@@ -22,7 +28,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
 KVER ?= 6.1
-LANES ?= 6.1 6.12 xen
+LANES ?= 6.1 6.12 debug xen
 BENCH_LANE ?= 6.1
 DEMO_LANE ?= 6.1
 DEMO_CMD ?= /tools/demo/run-demo.sh
@@ -41,7 +47,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile))
 
 .PHONY: all deps modules lib lib-check selftests bench-build tools check demo \
-	bench clean demo-sim
+	bench clean demo-sim debug-kernel
 
 all: modules lib selftests
 
@@ -61,12 +67,15 @@ modules:
 		-o -name Makefile \) 2>/dev/null) | while read -r f; do \
 		[ -e "$$f" ] || { echo "  RM      $$d/$$f"; rm -f "$$d/$$f"; }; done; \
 	echo "  MODULES $(KVER) ($$KREL) in $$d"; \
-	$(MAKE) --no-print-directory -C $$KDIR M=$$d W=1 modules 2>&1 | tee $(B)/$(KVER)/modules.log; \
+	$(MAKE) --no-print-directory -C $$KDIR M=$$d W=1 $(if $(filter debug,$(KVER)),KCFLAGS=-g) modules 2>&1 | tee $(B)/$(KVER)/modules.log; \
 	if grep -i 'warning:' $(B)/$(KVER)/modules.log >/dev/null; then \
 		echo "modules: $(KVER): the build printed warnings (see above); failing"; exit 1; fi; \
 	rm -f $(B)/$(KVER)/ko/*.ko; \
 	find $$d -name '*.ko' -exec cp {} $(B)/$(KVER)/ko/ \; ; \
 	ls $(B)/$(KVER)/ko/*.ko >/dev/null 2>&1 || { echo "modules: no .ko built"; exit 1; }
+
+debug-kernel: deps
+	@scripts/debug-kernel.sh
 
 # ---------------------------------------------------------------------- lib
 lib:

@@ -1,9 +1,11 @@
 #!/bin/bash
 # The whole test suite (`make check`): host tests of lib/ (and of tools/*/
 # that have a check target), then for each lane
-# (LANES, default "6.1 6.12"): build the modules, build the selftests, run
-# them in QEMU.  A lane that does not build counts as one failure and the
-# others still run.  The last line printed is exactly
+# (LANES, default "6.1 6.12 debug"): build the modules, build the selftests,
+# run them in QEMU.  The debug lane's kernel (KASAN, lockdep, kmemleak, fault
+# injection) is built from linux-source-6.1 the first time (~10 min, then
+# cached: scripts/debug-kernel.sh).  A lane that does not build counts as one
+# failure and the others still run.  The last line printed is exactly
 #   N passed, N failed, N skipped
 # The xen lane boots Xen 4.17 with a dom0 and a domU instead
 # (scripts/xen-lane.sh, ~2 min).
@@ -11,7 +13,7 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
-lanes=${LANES:-6.1 6.12 xen}
+lanes=${LANES:-6.1 6.12 debug xen}
 make=${MAKE:-make}
 B=$PWD/build
 mkdir -p "$B"
