@@ -299,7 +299,8 @@ static const struct file_operations virtbe_guest_fops = {
  * virtbe_guest_attach() - VIRTBE_ATTACH
  * @ucmd: the call
  *
- * Return: a new guest fd, or -errno as documented in the uapi.
+ * Return: 0 with the guest file handed to the dispatcher, which returns
+ * its fd; or -errno as documented in the uapi.
  */
 long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 {
@@ -307,7 +308,7 @@ long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 	const struct virtbe_hyp_ops *ops;
 	struct virtbe_guest *g;
 	struct file *file;
-	int fd, ret;
+	int ret;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
@@ -351,22 +352,15 @@ long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 	if (ret)
 		goto err_detach;
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto err_free_ioreq;
-	}
 	file = anon_inode_getfile("[virtbe-guest]", &virtbe_guest_fops, g,
 				  O_RDWR);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
-		goto err_put_fd;
+		goto err_free_ioreq;
 	}
 	cmd->out_nr_vcpus = g->nr_vcpus;
-	return virtbe_ucmd_return_file(ucmd, file, fd);
+	return virtbe_ucmd_return_file(ucmd, file);
 
-err_put_fd:
-	put_unused_fd(fd);
 err_free_ioreq:
 	virtbe_ioreq_free(g);
 err_detach:

@@ -177,7 +177,8 @@ long virtbe_get_info(struct virtbe_ucmd *ucmd)
  * handler.  A struct with output fields is first written back unchanged
  * (so that an unwritable one fails before anything is done) and, on
  * success, written back with the results, truncated to the caller's size;
- * a file the handler created is installed in the fd table only then.
+ * a file the handler created gets an fd, installed in the fd table only
+ * then, and returned.
  *
  * Return: the handler's value, or -ENOTTY, -EFAULT, -EINVAL, -E2BIG.
  */
@@ -192,6 +193,7 @@ long virtbe_ioctl_dispatch(const struct virtbe_ioctl_op *ops,
 	unsigned int nr = _IOC_NR(cmd) & 0x3f;
 	u32 out_size;
 	long ret;
+	int fd;
 
 	if (_IOC_TYPE(cmd) != VIRTBE_TYPE || nr >= nr_ops)
 		return -ENOTTY;
@@ -217,17 +219,29 @@ long virtbe_ioctl_dispatch(const struct virtbe_ioctl_op *ops,
 		return -EFAULT;
 
 	ret = op->execute(&ucmd);
-	if (ret < 0)
+	if (ret < 0 || !ucmd.new_file) {
+		if (!ret && op->out && copy_to_user(uarg, buf, out_size))
+			ret = -EFAULT;
 		return ret;
-	if (op->out && copy_to_user(uarg, buf, out_size)) {
-		if (ucmd.new_file) {
-			put_unused_fd(ucmd.new_fd);
-			fput(ucmd.new_file);
-		}
-		return -EFAULT;
 	}
-	if (ucmd.new_file)
-		fd_install(ucmd.new_fd, ucmd.new_file);
+
+	/* A new file: an fd for it, installed once the output is out. */
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_fput;
+	}
+	if (op->out && copy_to_user(uarg, buf, out_size)) {
+		ret = -EFAULT;
+		goto err_put_fd;
+	}
+	fd_install(fd, ucmd.new_file);
+	return fd;
+
+err_put_fd:
+	put_unused_fd(fd);
+err_fput:
+	fput(ucmd.new_file);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(virtbe_ioctl_dispatch);

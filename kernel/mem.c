@@ -267,7 +267,8 @@ static struct file *virtbe_mem_file(struct virtbe_mem *mem, bool rdonly)
  * virtbe_mem_map() - VIRTBE_MEM_MAP
  * @ucmd: the call, on a guest fd
  *
- * Return: a new memory fd, or -errno as documented in the uapi.
+ * Return: 0 with the memory file handed to the dispatcher, which returns
+ * its fd; or -errno as documented in the uapi.
  */
 long virtbe_mem_map(struct virtbe_ucmd *ucmd)
 {
@@ -275,7 +276,7 @@ long virtbe_mem_map(struct virtbe_ucmd *ucmd)
 	struct virtbe_mem_map *cmd = ucmd->cmd;
 	struct virtbe_mem *mem;
 	struct file *file;
-	int fd, ret;
+	int ret;
 
 	if (cmd->flags & ~VIRTBE_MEM_MAP_RDONLY)
 		return -EOPNOTSUPP;
@@ -309,12 +310,6 @@ long virtbe_mem_map(struct virtbe_ucmd *ucmd)
 	mem->mm = current->mm;
 	mmgrab(mem->mm);
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto err_unaccount;
-	}
-
 	mutex_lock(&g->lock);
 	ret = -ENODEV;
 	if (g->dead)
@@ -334,15 +329,13 @@ long virtbe_mem_map(struct virtbe_ucmd *ucmd)
 	virtbe_guest_get(g);
 	mutex_unlock(&g->lock);
 
-	return virtbe_ucmd_return_file(ucmd, file, fd);
+	return virtbe_ucmd_return_file(ucmd, file);
 
 err_unmap:
 	if (g->ops->mem_unmap)
 		g->ops->mem_unmap(g, mem->nr_pages, mem->pages);
 err_unlock:
 	mutex_unlock(&g->lock);
-	put_unused_fd(fd);
-err_unaccount:
 	account_locked_vm(mem->mm, mem->nr_pages, false);
 	mmdrop(mem->mm);
 err_free_pages:

@@ -277,36 +277,31 @@ struct virtbe_guest {
  * @obj: the object the ioctl was issued on (control device or guest)
  * @cmd: the struct copied from userspace, sized for the kernel
  * @user_size: the caller's size field
- * @new_file: a file the handler created, installed as @new_fd only once
- *	the struct was copied back (see virtbe_ucmd_return_file())
- * @new_fd: the fd reserved for @new_file
+ * @new_file: a file the handler created (see virtbe_ucmd_return_file())
  */
 struct virtbe_ucmd {
 	void *obj;
 	void *cmd;
 	u32 user_size;
 	struct file *new_file;
-	int new_fd;
 };
 
 /**
  * virtbe_ucmd_return_file() - hand a new file back from an ioctl handler
  * @ucmd: the call
- * @file: the new file
- * @fd: an fd reserved with get_unused_fd_flags()
+ * @file: the new file, fully set up: its release undoes everything
  *
- * The dispatcher installs @fd only after the output struct reached
- * userspace; if that copy faults, the file is released and the fd freed, so
- * a failed call leaves nothing behind.
+ * The dispatcher gives the file an fd (O_CLOEXEC) and installs it only
+ * once the output struct reached userspace; on any failure it releases
+ * the file instead, so a failed call leaves nothing behind.
  *
- * Return: @fd, for the handler to return.
+ * Return: 0, for the handler to return; the ioctl returns the fd.
  */
-static inline int virtbe_ucmd_return_file(struct virtbe_ucmd *ucmd,
-					  struct file *file, int fd)
+static inline long virtbe_ucmd_return_file(struct virtbe_ucmd *ucmd,
+					   struct file *file)
 {
 	ucmd->new_file = file;
-	ucmd->new_fd = fd;
-	return fd;
+	return 0;
 }
 
 /**

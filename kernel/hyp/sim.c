@@ -868,7 +868,7 @@ static long sim_create(struct virtbe_ucmd *ucmd)
 	struct sim_guest *sg;
 	struct file *file;
 	unsigned int i;
-	int fd, ret;
+	int ret;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
@@ -901,22 +901,15 @@ static long sim_create(struct virtbe_ucmd *ucmd)
 	if (ret)
 		goto err_free_vcpus;
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto err_erase;
-	}
 	file = anon_inode_getfile("[virtbe-sim-guest]", &sim_guest_fops, sg,
 				  O_RDWR);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
-		goto err_put_fd;
+		goto err_erase;
 	}
 	cmd->out_guest_id = sg->id;
-	return virtbe_ucmd_return_file(ucmd, file, fd);
+	return virtbe_ucmd_return_file(ucmd, file);
 
-err_put_fd:
-	put_unused_fd(fd);
 err_erase:
 	xa_erase(&sim_guests, sg->id);
 err_free_vcpus:
