@@ -3,12 +3,19 @@
 # QEMU/TCG with nested paging, Debian's 6.1 kernel as a PV dom0 running
 # virtbe.ko + virtbe_xen.ko + tools/vbe-blk, and a PVH domU (the same
 # kernel) whose own virtio_mmio/virtio_blk drivers use the device dom0
-# serves.  The test itself is tools/xen-guest/dom0-test.sh (TAP).
+# serves.  The test itself is tools/xen-guest/dom0-test.sh (TAP); it also
+# runs the benchmark (tools/xen-guest/vbe-xen-bench.c), whose results are
+# the "# xen kick ..." and "# xen map ..." lines of the log.
 #
 # Usage: scripts/xen-lane.sh [--log FILE] [--counts FILE] [--timeout S]
-#                            [--retries N] [--quiet]
+#                            [--retries N] [--bench-iters N] [--bench-maps N]
+#                            [--bench-budget S] [--quiet]
 #   --timeout S   one boot's limit (default 300, env VIRTBE_XEN_TIMEOUT)
 #   --retries N   boots retried when the guest hung (default 1)
+#   --bench-iters N  kick round trips per path (default 960, a multiple of 8)
+#   --bench-maps N   whole-guest maps, and as many floor runs (default 3)
+#   --bench-budget S no new round of kicks, no new map after S seconds in
+#                    each part (default 10; 0: none)
 # Exit status 0 only if every TAP result passed.  Downloads go to
 #   $VIRTBE_CACHE/xen/<version>/ (apt-get download + dpkg -x).
 set -euo pipefail
@@ -17,6 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
 log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-300} retries=1 quiet=0
+bench_iters=960 bench_maps=3 bench_budget=10
 die() { echo "xen-lane.sh: $*" >&2; exit 2; }
 say() { echo "xen-lane.sh: $*" >&2; }
 while [ $# -gt 0 ]; do
@@ -25,6 +33,9 @@ while [ $# -gt 0 ]; do
 	--counts) counts=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--retries) retries=$2; shift 2 ;;
+	--bench-iters) bench_iters=$2; shift 2 ;;
+	--bench-maps) bench_maps=$2; shift 2 ;;
+	--bench-budget) bench_budget=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1" ;;
@@ -69,8 +80,9 @@ make -C "$top/tools/vbe-blk" --no-print-directory >&2
 make -C "$top/tools/xen-guest" --no-print-directory >&2
 eval "$("$here/kernels.sh" 6.1)"
 ko=$top/build/6.1/ko
+xg=$top/tools/xen-guest/build
 for f in "$ko/virtbe.ko" "$ko/virtbe_xen.ko" "$top/tools/vbe-blk/vbe-blk" \
-	"$top/tools/xen-guest/build/vbe_xen_guest.ko"; do
+	"$xg/vbe_xen_guest.ko" "$xg/vbe_xen_bench.ko" "$xg/vbe-xen-bench"; do
 	[ -f "$f" ] || die "$f was not built"
 done
 
@@ -101,7 +113,7 @@ cpio_gz() { (cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H ne
 d=$work/domu
 skeleton "$d"
 for m in virtio_ring virtio virtio_mmio virtio_blk; do kmod "$d" $m; done
-cp "$top/tools/xen-guest/build/vbe_xen_guest.ko" "$d/lib/modules/"
+cp "$xg/vbe_xen_guest.ko" "$xg/vbe_xen_bench.ko" "$d/lib/modules/"
 cp "$top/tools/xen-guest/domu-init.sh" "$d/init"
 
 # ---------------------------------------------------------------- dom0
@@ -110,7 +122,7 @@ skeleton "$r"
 mkdir -p "$r"/{xen,virtbe,var/lib/xen,var/lib/xenstored,var/log/xen/console,var/run/xen,var/run/xenstored}
 for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc; do kmod "$r" $m; done
 cp "$ko/virtbe.ko" "$ko/virtbe_xen.ko" "$r/virtbe/"
-cp "$top/tools/vbe-blk/vbe-blk" "$r/bin/"
+cp "$top/tools/vbe-blk/vbe-blk" "$xg/vbe-xen-bench" "$r/bin/"
 cp "$top/tools/xen-guest/dom0-test.sh" "$r/bin/dom0-test"
 cp "$VMLINUZ" "$r/xen/vmlinuz"
 cpio_gz "$d" "$r/xen/domu.cpio.gz"
@@ -165,7 +177,7 @@ mkdir -p "$(dirname "$log")"
 qemu=(qemu-system-x86_64 -accel tcg -M pc -cpu qemu64,+svm,+npt -smp 2 -m 2048
 	-kernel "$xdir/xen"
 	-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 noreboot"
-	-initrd "$VMLINUZ console=hvc0 panic=-1 quiet loglevel=4,$work/dom0.cpio.gz"
+	-initrd "$VMLINUZ console=hvc0 panic=-1 quiet loglevel=4 virtbe_bench_iters=$bench_iters virtbe_bench_maps=$bench_maps virtbe_bench_budget=$bench_budget,$work/dom0.cpio.gz"
 	-no-reboot -nodefaults -display none -monitor none -serial "file:$log")
 exec 8>>/tmp/virtbe-qemu.lock
 if ! flock -n 8; then
