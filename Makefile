@@ -22,6 +22,8 @@
 #                                (scripts/xen-lane.sh)
 #   make demo-sim [DEMO_CMD=...] boot the 6.1 lane and run the simulator demo
 #   make bench [BENCH_LANE=6.1]  boot a lane and run every build/bench/* binary
+#   make bench-xen               the Xen lane with its benchmark (kick round
+#                                trips, whole-guest map): build/xen/bench.log
 #   make clean
 
 SHELL := /bin/bash
@@ -47,7 +49,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile))
 
 .PHONY: all deps modules lib lib-check selftests bench-build tools check demo \
-	bench clean demo-sim debug-kernel
+	bench bench-xen clean demo-sim debug-kernel
 
 all: modules lib selftests
 
@@ -137,6 +139,9 @@ bench: deps
 	@ls $(B)/bench/* >/dev/null 2>&1 || { echo "bench: no bench/*.c programs yet"; exit 1; }
 	scripts/vm-run.sh --extra $(CURDIR)/tools=/tools --log $(B)/$(BENCH_LANE)/bench.log \
 		$(BENCH_LANE) $(B)/$(BENCH_LANE)/ko $(B)/bench bench
+
+bench-xen: deps
+	scripts/xen-lane.sh --bench --log $(B)/xen/bench.log
 
 clean:
 	rm -rf $(B)

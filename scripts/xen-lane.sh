@@ -3,15 +3,17 @@
 # QEMU/TCG with nested paging, Debian's 6.1 kernel as a PV dom0 running
 # virtbe.ko + virtbe_xen.ko + tools/vbe-blk, and a PVH domU (the same
 # kernel) whose own virtio_mmio/virtio_blk drivers use the device dom0
-# serves.  The test itself is tools/xen-guest/dom0-test.sh (TAP); it also
-# runs the benchmark (tools/xen-guest/vbe-xen-bench.c), whose results are
-# the "# xen kick ..." and "# xen map ..." lines of the log.
+# serves.  The test itself is tools/xen-guest/dom0-test.sh (TAP).  With
+# --bench (make bench-xen) it also runs the benchmark
+# (tools/xen-guest/vbe-xen-bench.c), whose results are the "# xen kick ..."
+# and "# xen map ..." lines of the log.
 #
 # Usage: scripts/xen-lane.sh [--log FILE] [--counts FILE] [--timeout S]
-#                            [--retries N] [--bench-iters N] [--bench-maps N]
-#                            [--bench-budget S] [--quiet]
+#                            [--retries N] [--bench [--bench-iters N]
+#                            [--bench-maps N] [--bench-budget S]] [--quiet]
 #   --timeout S   one boot's limit (default 300, env VIRTBE_XEN_TIMEOUT)
 #   --retries N   boots retried when the guest hung (default 1)
+#   --bench          run the benchmark too (one more TAP result)
 #   --bench-iters N  kick round trips per path (default 960, a multiple of 8)
 #   --bench-maps N   whole-guest maps, and as many floor runs (default 3)
 #   --bench-budget S no new round of kicks, no new map after S seconds in
@@ -24,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
 log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-300} retries=1 quiet=0
-bench_iters=960 bench_maps=3 bench_budget=10
+bench=0 bench_iters=960 bench_maps=3 bench_budget=10
 die() { echo "xen-lane.sh: $*" >&2; exit 2; }
 say() { echo "xen-lane.sh: $*" >&2; }
 while [ $# -gt 0 ]; do
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--counts) counts=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--retries) retries=$2; shift 2 ;;
+	--bench) bench=1; shift ;;
 	--bench-iters) bench_iters=$2; shift 2 ;;
 	--bench-maps) bench_maps=$2; shift 2 ;;
 	--bench-budget) bench_budget=$2; shift 2 ;;
@@ -113,7 +116,8 @@ cpio_gz() { (cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H ne
 d=$work/domu
 skeleton "$d"
 for m in virtio_ring virtio virtio_mmio virtio_blk; do kmod "$d" $m; done
-cp "$xg/vbe_xen_guest.ko" "$xg/vbe_xen_bench.ko" "$d/lib/modules/"
+cp "$xg/vbe_xen_guest.ko" "$d/lib/modules/"
+[ $bench = 0 ] || cp "$xg/vbe_xen_bench.ko" "$d/lib/modules/"
 cp "$top/tools/xen-guest/domu-init.sh" "$d/init"
 
 # ---------------------------------------------------------------- dom0
@@ -122,7 +126,8 @@ skeleton "$r"
 mkdir -p "$r"/{xen,virtbe,var/lib/xen,var/lib/xenstored,var/log/xen/console,var/run/xen,var/run/xenstored}
 for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc; do kmod "$r" $m; done
 cp "$ko/virtbe.ko" "$ko/virtbe_xen.ko" "$r/virtbe/"
-cp "$top/tools/vbe-blk/vbe-blk" "$xg/vbe-xen-bench" "$r/bin/"
+cp "$top/tools/vbe-blk/vbe-blk" "$r/bin/"
+[ $bench = 0 ] || cp "$xg/vbe-xen-bench" "$r/bin/"
 cp "$top/tools/xen-guest/dom0-test.sh" "$r/bin/dom0-test"
 cp "$VMLINUZ" "$r/xen/vmlinuz"
 cpio_gz "$d" "$r/xen/domu.cpio.gz"
@@ -173,11 +178,14 @@ say "dom0 initramfs $(du -h "$work/dom0.cpio.gz" | cut -f1)"
 
 # ---------------------------------------------------------------- boot
 [ -n "$log" ] || log=$top/build/xen/serial.log
+# unknown kernel parameters reach dom0's /init (and dom0-test) as variables
+bargs=
+[ $bench = 0 ] || bargs=" virtbe_bench=1 virtbe_bench_iters=$bench_iters virtbe_bench_maps=$bench_maps virtbe_bench_budget=$bench_budget"
 mkdir -p "$(dirname "$log")"
 qemu=(qemu-system-x86_64 -accel tcg -M pc -cpu qemu64,+svm,+npt -smp 2 -m 2048
 	-kernel "$xdir/xen"
 	-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 noreboot"
-	-initrd "$VMLINUZ console=hvc0 panic=-1 quiet loglevel=4 virtbe_bench_iters=$bench_iters virtbe_bench_maps=$bench_maps virtbe_bench_budget=$bench_budget,$work/dom0.cpio.gz"
+	-initrd "$VMLINUZ console=hvc0 panic=-1 quiet loglevel=4$bargs,$work/dom0.cpio.gz"
 	-no-reboot -nodefaults -display none -monitor none -serial "file:$log")
 exec 8>>/tmp/virtbe-qemu.lock
 if ! flock -n 8; then

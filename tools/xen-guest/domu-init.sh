@@ -9,8 +9,9 @@
 #    writes a known pattern to /dev/vda, reads it back and compares;
 # 3. it keeps reading /dev/vda and prints a heartbeat per vCPU, so that
 #    dom0 can stop or kill its daemon mid-I/O and see that no vCPU hangs.
-# vbe_xen_bench.ko (the kick benchmark's domU half) is loaded beside them
-# and runs when dom0 says so.
+# With virtbe_bench=1 on its kernel command line, vbe_xen_bench.ko (the
+# kick benchmark's domU half) is loaded beside them and runs when dom0
+# says so.
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 export PATH=/bin
@@ -25,7 +26,9 @@ done
 insmod /lib/modules/vbe_xen_guest.ko
 say "test module rc=$?"
 # the kick benchmark waits in a kernel thread until dom0 starts it
-insmod /lib/modules/vbe_xen_bench.ko || say "insmod vbe_xen_bench failed"
+if [ "${virtbe_bench:-0}" = 1 ]; then
+	insmod /lib/modules/vbe_xen_bench.ko || say "insmod vbe_xen_bench failed"
+fi
 dev=/sys/bus/platform/devices/virtio-mmio.0
 drv=/sys/bus/platform/drivers/virtio-mmio
 if dmesg | grep -q 'Wrong magic value 0xffffffff'; then
