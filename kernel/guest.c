@@ -64,8 +64,10 @@ static void virtbe_guest_stop(struct virtbe_guest *g)
 	mutex_lock(&g->lock);
 	if (!g->dead) {
 		g->dead = true;
-		virtbe_ioreq_abort_all(g);
-		virtbe_mem_revoke_all(g);
+		if (g->ready) {
+			virtbe_ioreq_abort_all(g);
+			virtbe_mem_revoke_all(g);
+		}
 	}
 	mutex_unlock(&g->lock);
 }
@@ -351,20 +353,35 @@ long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 	ret = virtbe_ioreq_init(g);
 	if (ret)
 		goto err_detach;
+	/*
+	 * From attach on, the hypervisor may dispatch or report the guest
+	 * dead; both wait for ready, and a guest that died meanwhile fails.
+	 */
+	mutex_lock(&g->lock);
+	ret = g->dead ? -ENOENT : 0;
+	if (!ret)	/* pairs with virtbe_ioreq_dispatch(): slots set up */
+		smp_store_release(&g->ready, true);
+	mutex_unlock(&g->lock);
+	if (ret)
+		goto err_detach;
 
 	file = anon_inode_getfile("[virtbe-guest]", &virtbe_guest_fops, g,
 				  O_RDWR);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
-		goto err_free_ioreq;
+		goto err_stop;
 	}
 	cmd->out_nr_vcpus = g->nr_vcpus;
 	return virtbe_ucmd_return_file(ucmd, file);
 
-err_free_ioreq:
-	virtbe_ioreq_free(g);
+err_stop:
+	virtbe_guest_stop(g);
 err_detach:
+	/* The hypervisor may hold a reference (see virtbe_guest_gone()). */
 	ops->detach(g);
+	virtbe_hyp_put(ops);
+	virtbe_guest_put(g);
+	return ret;
 err_free_guest:
 	kfree(g);
 err_put_hyp:

@@ -85,6 +85,7 @@ int virtbe_ioreq_init(struct virtbe_guest *g)
  */
 void virtbe_ioreq_free(struct virtbe_guest *g)
 {
+	/* kvfree(NULL) is fine: attach may fail before the slots exist. */
 	kvfree(g->reqs);
 	g->reqs = NULL;
 }
@@ -151,6 +152,9 @@ int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io)
 	unsigned long flags;
 	int ret = VIRTBE_IO_QUEUED;
 
+	/* Pairs with the release in attach: reqs are set up. */
+	if (!smp_load_acquire(&g->ready))
+		return -ENODEV;
 	if (io->vcpu >= g->nr_vcpus || !is_power_of_2(io->len) || io->len > 8)
 		return -EINVAL;
 	if (io->write && virtbe_ioeventfd_signal(g, io))

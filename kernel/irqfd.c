@@ -64,16 +64,18 @@ static DEFINE_PER_CPU(struct eventfd_ctx *, virtbe_irqfd_src);
  * virtbe_can_signal() - may a backend signal an eventfd here?
  * @ctx: the eventfd it wants to signal
  *
- * Signalling from within an irqfd's wakeup callback is refused by the
- * eventfd core when it nests in eventfd_signal(), and deadlocks when @ctx is
- * the irqfd's own eventfd.  Backends defer the signal when this returns
- * false.
+ * An irqfd injects with its eventfd's wait queue lock held.  Signalling
+ * any eventfd there nests two locks of the same class: a deadlock when
+ * @ctx is that eventfd, an ABBA deadlock when two irqfds signal each
+ * other's eventfds on two CPUs (lockdep reports it as recursive locking),
+ * and refused by the eventfd core when it nests in eventfd_signal().
+ * Backends defer the signal (e.g. to a workqueue) when this returns false.
  *
  * Return: true if eventfd_signal(@ctx) is safe in the current context.
  */
 bool virtbe_can_signal(struct eventfd_ctx *ctx)
 {
-	return eventfd_signal_allowed() && this_cpu_read(virtbe_irqfd_src) != ctx;
+	return eventfd_signal_allowed() && !this_cpu_read(virtbe_irqfd_src);
 }
 EXPORT_SYMBOL_GPL(virtbe_can_signal);
 

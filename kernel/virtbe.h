@@ -205,6 +205,9 @@ struct virtbe_ioreq {
  * @lock: serialises configuration (ranges, memory, ioeventfds, irqfds) and
  *	teardown
  * @dead: the guest is gone or being torn down: no new objects
+ * @ready: set (release) once the core can take requests; the hypervisor
+ *	may call in before that, e.g. as soon as &virtbe_hyp_ops.attach
+ *	published the guest
  * @detached: &virtbe_hyp_ops.detach was called
  * @timeout: request timeout in jiffies
  * @req_lock: protects @req_queue, @reqs[].state/id, @seq, @gone
@@ -240,6 +243,7 @@ struct virtbe_guest {
 
 	struct mutex lock;		/* configuration and teardown */
 	bool dead;
+	bool ready;
 	bool detached;
 	unsigned long timeout;
 

@@ -18,7 +18,7 @@
 #define MAX_NTH 2000
 
 static bool have_fault_injection;
-static char nth_path[64];
+static int nth_fd = -1;	/* opened before arming: opening can fail too */
 
 static int writeat(int dfd, const char *fn, const char *val)
 {
@@ -60,30 +60,46 @@ out:
 static void nth_arm(unsigned int nth)
 {
 	char buf[16];
-	int fd;
 
-	snprintf(nth_path, sizeof(nth_path), "/proc/self/task/%ld/fail-nth",
-		 (long)syscall(SYS_gettid));
-	fd = open(nth_path, O_WRONLY);
+	if (nth_fd < 0) {
+		snprintf(buf, sizeof(buf), "%ld", (long)syscall(SYS_gettid));
+		{
+			char path[64];
+
+			snprintf(path, sizeof(path),
+				 "/proc/self/task/%s/fail-nth", buf);
+			nth_fd = open(path, O_RDWR | O_CLOEXEC);
+		}
+		if (nth_fd < 0)
+			abort();
+	}
 	snprintf(buf, sizeof(buf), "%u", nth);
-	if (fd < 0 || write(fd, buf, strlen(buf)) < 0)
+	if (pwrite(nth_fd, buf, strlen(buf), 0) < 0)
 		abort();
-	close(fd);
 }
 
-/* Disarm; returns true if the armed fault was injected. */
+/*
+ * Disarm; returns true if the armed fault was injected.  As in iommufd's
+ * test: reading the counter is itself a fault point (a user copy), so an
+ * EFAULT there means the fault had not been reached by the operation; the
+ * disarming write may fail the same way once and is retried.
+ */
 static bool nth_disarm(void)
 {
 	char buf[16] = { 0 };
-	int fd = open(nth_path, O_RDWR);
 	bool injected;
+	ssize_t n;
 
-	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) < 0)
+	n = pread(nth_fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0 && errno == EFAULT)
+		injected = false;
+	else if (n < 0)
 		abort();
-	injected = atoi(buf) == 0;
-	if (write(fd, "0", 1) < 0)
+	else
+		injected = atoi(buf) == 0;
+	if (pwrite(nth_fd, "0", 1, 0) < 0 &&
+	    (errno != EFAULT || pwrite(nth_fd, "0", 1, 0) < 0))
 		abort();
-	close(fd);
 	return injected;
 }
 
