@@ -1241,4 +1241,21 @@ TEST_F(sim, module_unload_refused_while_in_use)
 	EXPECT_EQ(0, access("/dev/virtbe", F_OK));
 }
 
+/* The Xen backend refuses to load where there is no Xen to serve. */
+TEST(xen_backend_refuses_without_xen)
+{
+	const char *ko = "/virtbe/ko/virtbe_xen.ko";
+	int fd;
+
+	if (!access("/proc/xen", F_OK) || !access("/sys/hypervisor/type", F_OK))
+		SKIP(return, "running under a hypervisor that may be Xen");
+	fd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "%s not packed in this VM", ko);
+	EXPECT_EQ(-1, syscall(SYS_finit_module, fd, "", 0));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_NE(0, access("/sys/module/virtbe_xen", F_OK));
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
