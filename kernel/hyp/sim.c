@@ -553,6 +553,15 @@ err_fput:
 	return ret;
 }
 
+/* A completion for a vCPU whose waiter was killed: just clear busy. */
+static bool sim_vcpu_reclaim(struct sim_vcpu *v)
+{
+	/* Acquire pairs with sim_vcpu_wake(). */
+	if (v->busy && smp_load_acquire(&v->done))
+		v->busy = false;
+	return !v->busy;
+}
+
 static long sim_access(struct virtbe_ucmd *ucmd)
 {
 	struct sim_guest *sg = ucmd->obj;
@@ -582,7 +591,7 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 	v = &sg->vcpus[cmd->vcpu];
 	if (!mutex_trylock(&v->lock))
 		return -EBUSY;
-	if (v->busy) {
+	if (!sim_vcpu_reclaim(v)) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
@@ -659,27 +668,6 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 out_unlock:
 	mutex_unlock(&v->lock);
 	return ret;
-}
-
-/* A completion for a vCPU whose waiter was killed: just clear busy. */
-static bool sim_vcpu_reclaim(struct sim_vcpu *v)
-{
-	/* Acquire pairs with sim_vcpu_wake(). */
-	if (v->busy && smp_load_acquire(&v->done))
-		v->busy = false;
-	return !v->busy;
-}
-
-static long sim_access_ioctl(struct virtbe_ucmd *ucmd)
-{
-	struct sim_guest *sg = ucmd->obj;
-	struct virtbe_sim_access *cmd = ucmd->cmd;
-
-	if (cmd->vcpu < sg->nr_vcpus && mutex_trylock(&sg->vcpus[cmd->vcpu].lock)) {
-		sim_vcpu_reclaim(&sg->vcpus[cmd->vcpu]);
-		mutex_unlock(&sg->vcpus[cmd->vcpu].lock);
-	}
-	return sim_access(ucmd);
 }
 
 static long sim_bind_irq(struct virtbe_ucmd *ucmd)
@@ -822,7 +810,7 @@ static long sim_destroy(struct virtbe_ucmd *ucmd)
 static const struct virtbe_ioctl_op sim_guest_ops[] = {
 	VIRTBE_IOCTL_OP(VIRTBE_SIM_ADD_RAM, sim_add_ram, struct virtbe_sim_ram,
 			offset),
-	VIRTBE_IOCTL_OP_OUT(VIRTBE_SIM_ACCESS, sim_access_ioctl,
+	VIRTBE_IOCTL_OP_OUT(VIRTBE_SIM_ACCESS, sim_access,
 			    struct virtbe_sim_access, __reserved),
 	VIRTBE_IOCTL_OP(VIRTBE_SIM_BIND_IRQ, sim_bind_irq,
 			struct virtbe_sim_bind_irq, __reserved),
