@@ -348,7 +348,8 @@ long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 	if (ret)
 		goto err_free_guest;
 	ret = -EINVAL;
-	if (!g->nr_vcpus || g->nr_vcpus > VIRTBE_MAX_VCPUS)
+	if (!g->nr_vcpus || g->nr_vcpus > VIRTBE_MAX_VCPUS ||
+	    (g->mem_pfnmap && !ops->mem_fault))
 		goto err_detach;
 	ret = virtbe_ioreq_init(g);
 	if (ret)

@@ -190,7 +190,7 @@ static int virtbe_mem_fop_mmap(struct file *file, struct vm_area_struct *vma)
 	if (ret)
 		return ret;
 
-	if (mem->guest->ops->mem_fault) {
+	if (mem->guest->mem_pfnmap) {
 		virtbe_vma_set_flags(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND |
 				     VM_DONTDUMP | VM_DONTCOPY, 0);
 		vma->vm_ops = &virtbe_mem_pfn_vm_ops;

@@ -101,7 +101,8 @@ struct virtbe_vmmio {
  * @features: VIRTBE_HYP_F_* this backend supports
  *
  * @attach: bind @g to the hypervisor's guest @guest_id.  Sets
- *	@g->nr_vcpus and may set @g->hyp_data.  Returns 0, -ENOENT (no such
+ *	@g->nr_vcpus and may set @g->hyp_data and (with @mem_fault)
+ *	@g->mem_pfnmap.  Returns 0, -ENOENT (no such
  *	guest), -EBUSY (already attached) or another -errno.  Process context.
  * @detach: undo @attach.  After it returns the backend makes no more calls
  *	into the core for @g.  Every request was completed before.  Called
@@ -113,13 +114,14 @@ struct virtbe_vmmio {
  *	context, may sleep.
  * @mem_unmap: (optional) release pages filled by @mem_map.  Process
  *	context.
- * @mem_fault: (optional) for hypervisors whose guest frames cannot be
- *	inserted into a user mapping as ordinary pages (Xen PV: only the
- *	hypervisor may write a page table entry naming another domain's
- *	frame).  When set, memory fds are mapped VM_IO | VM_PFNMAP and a
- *	fault calls it to map @nr_pages guest frames from @gpa at @addr of
- *	@vma (all inside one window filled by @mem_map).  Returns 0 or
- *	-errno.  Process context, mmap lock held for reading.
+ * @mem_fault: (optional) for guests whose frames cannot be inserted into
+ *	a user mapping as ordinary pages (Xen PV: only the hypervisor may
+ *	write a page table entry naming another domain's frame).  Used for
+ *	the guests whose @attach set @g->mem_pfnmap: their memory fds are
+ *	mapped VM_IO | VM_PFNMAP and a fault calls it to map @nr_pages guest
+ *	frames from @gpa at @addr of @vma (all inside one window filled by
+ *	@mem_map).  Returns 0 or -errno.  Process context, mmap lock held
+ *	for reading.
  * @claim_range: (optional: without it VIRTBE_CLAIM_RANGE fails with
  *	EOPNOTSUPP) route guest accesses to [@addr, @addr + @len) to @g.
  *	The core has checked overlaps and arguments.  Process context.
@@ -202,6 +204,8 @@ struct virtbe_ioreq {
  * @hyp_data: the backend's per-guest data
  * @guest_id: the hypervisor's id of the guest
  * @nr_vcpus: number of vCPUs, set by &virtbe_hyp_ops.attach
+ * @mem_pfnmap: set by &virtbe_hyp_ops.attach: the guest's memory fds are
+ *	mapped through &virtbe_hyp_ops.mem_fault
  * @lock: serialises configuration (ranges, memory, ioeventfds, irqfds) and
  *	teardown
  * @dead: the guest is gone or being torn down: no new objects
@@ -240,6 +244,7 @@ struct virtbe_guest {
 	void *hyp_data;
 	u64 guest_id;
 	u32 nr_vcpus;
+	bool mem_pfnmap;
 
 	struct mutex lock;		/* configuration and teardown */
 	bool dead;

@@ -2,7 +2,8 @@
 /*
  * virtbe_xen: the Xen backend of virtbe.
  *
- * Runs in dom0 (a PV domain).  Per attached guest it owns one IOREQ server
+ * Runs in dom0, PV or auto-translated (PVH; Arm's dom0 is auto-translated
+ * too).  Per attached guest it owns one IOREQ server
  * (XEN_DMOP_create_ioreq_server), maps the server's synchronous ioreq page
  * (XENMEM_acquire_resource), binds one event channel per vCPU and runs the
  * ioreq state machine in the event handler:
@@ -11,9 +12,15 @@
  *     --virtbe_ioreq_dispatch()--> (at once, or later from complete())
  *     STATE_IORESP_READY --event--> Xen resumes the vCPU
  *
- * Guest RAM is foreign-mapped twice: into the kernel (mem_map, so that a
- * failing frame is reported when the window is created) and, on fault, into
- * the daemon's VM_PFNMAP mapping of the memory fd (mem_fault).  Interrupts
+ * Foreign frames (guest RAM, the ioreq page) reach us in two ways.  A PV
+ * dom0 writes page table entries naming them (mmu_update): guest RAM is
+ * mapped into the kernel when the window is created (so that a failing
+ * frame is reported then) and again, on fault, into the daemon's VM_PFNMAP
+ * mapping of the memory fd (mem_fault).  An auto-translated dom0 asks Xen
+ * to place them in its own physmap, at the frames of unpopulated pages
+ * (XENMEM_add_to_physmap_range, XENMEM_acquire_resource): those pages are
+ * then ordinary pages to the kernel, and the core inserts them into the
+ * daemon's mappings itself.  Interrupts
  * are sent on interdomain event channels (VIRTBE_IRQ_EVTCHN), as ISA edges
  * (XEN_DMOP_set_isa_irq_level) or as MSIs (XEN_DMOP_inject_msi).
  *
@@ -170,6 +177,9 @@ struct vbx_ioreq {
 #define VBX_MAP_BATCH		256
 #define VBX_WATCH_MS		500
 
+/* dom0 is auto-translated: foreign frames go into its physmap */
+static bool vbx_xlate;
+
 static bool allow_domu;
 module_param(allow_domu, bool, 0444);
 MODULE_PARM_DESC(allow_domu,
@@ -241,6 +251,8 @@ static int vbx_dm_op(domid_t domid, struct vbx_dm_op *op)
 }
 
 /* ---- Foreign frames in the kernel's direct map (PV) ---- */
+
+#ifdef CONFIG_XEN_PV
 
 static int vbx_pte_maddr(struct page *page, u64 *maddr)
 {
@@ -317,6 +329,91 @@ static void vbx_direct_unmap(struct page **pages, unsigned int nr)
 	WARN_ON_ONCE(vbx_direct_map(pages, NULL, nr, MMU_NORMAL_PT_UPDATE,
 				    DOMID_SELF, &done));
 	vbx_tlb_flush_all();
+}
+#else /* !CONFIG_XEN_PV: every dom0 is auto-translated */
+#define MMU_NORMAL_PT_UPDATE		0
+#define MMU_PT_UPDATE_NO_TRANSLATE	0
+
+static int vbx_direct_map(struct page **pages, const xen_pfn_t *frames,
+			  unsigned int nr, unsigned int cmd, domid_t domid,
+			  unsigned int *done)
+{
+	*done = 0;
+	return -EOPNOTSUPP;
+}
+
+static void vbx_direct_unmap(struct page **pages, unsigned int nr)
+{
+}
+#endif
+
+/* ---- Foreign frames in our physmap (auto-translated dom0) ---- */
+
+/* Take the frames of @pages out of our physmap; frames not placed fail. */
+static void vbx_physmap_remove(struct page **pages, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		struct xen_remove_from_physmap xrp = {
+			.domid = DOMID_SELF,
+			.gpfn = page_to_xen_pfn(pages[i]),
+		};
+
+		HYPERVISOR_memory_op(XENMEM_remove_from_physmap, &xrp);
+		if (!(i % VBX_MAP_BATCH))
+			cond_resched();
+	}
+}
+
+/*
+ * Place frames @gfns of @domid at the frames of @pages (unpopulated).
+ * Stops after the batch holding the first failure, which is returned;
+ * *@tried counts the pages that may have been placed (to be removed on
+ * failure: frames Xen failed to place are simply not there).
+ */
+static int vbx_physmap_add(struct page **pages, const xen_pfn_t *gfns,
+			   unsigned int nr, domid_t domid, unsigned int *tried)
+{
+	struct {
+		xen_ulong_t idxs[VBX_MAP_BATCH];
+		xen_pfn_t gpfns[VBX_MAP_BATCH];
+		int errs[VBX_MAP_BATCH];
+	} *b;
+	unsigned int i = 0;
+	int ret = 0;
+
+	*tried = 0;
+	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	while (i < nr && !ret) {
+		unsigned int n = min_t(unsigned int, nr - i, VBX_MAP_BATCH);
+		struct xen_add_to_physmap_range xatp = {
+			.domid = DOMID_SELF,
+			.space = XENMAPSPACE_gmfn_foreign,
+			.size = n,
+			.foreign_domid = domid,
+		};
+		unsigned int k;
+
+		for (k = 0; k < n; k++) {
+			b->idxs[k] = gfns[i + k];
+			b->gpfns[k] = page_to_xen_pfn(pages[i + k]);
+			b->errs[k] = 0;
+		}
+		set_xen_guest_handle(xatp.idxs, b->idxs);
+		set_xen_guest_handle(xatp.gpfns, b->gpfns);
+		set_xen_guest_handle(xatp.errs, b->errs);
+		ret = HYPERVISOR_memory_op(XENMEM_add_to_physmap_range, &xatp);
+		for (k = 0; k < n && !ret; k++)
+			ret = b->errs[k];
+		i += n;
+		cond_resched();
+	}
+	kfree(b);
+	*tried = i;
+	return ret;
 }
 
 /* ---- The ioreq state machine ---- */
@@ -503,18 +600,26 @@ static void vbx_server_destroy(struct vbx_guest *xg)
 	xg->created = false;
 }
 
+/* Release frames that vbx_frames_map() (or a partial failure of it) left. */
+static void vbx_frames_unmap(struct page **pages, unsigned int nr)
+{
+	if (vbx_xlate)
+		vbx_physmap_remove(pages, nr);
+	else
+		vbx_direct_unmap(pages, nr);
+}
+
 static void vbx_ioreq_page_unmap(struct vbx_guest *xg)
 {
 	if (!xg->ioreq_page)
 		return;
-	vbx_direct_unmap(&xg->ioreq_page, 1);
+	vbx_frames_unmap(&xg->ioreq_page, 1);
 	xen_free_unpopulated_pages(1, &xg->ioreq_page);
 	xg->ioreq_page = NULL;
 }
 
 static int vbx_ioreq_page_map(struct vbx_guest *xg)
 {
-	xen_pfn_t frame = 0;
 	struct xen_mem_acquire_resource xmar = {
 		.domid = xg->domid,
 		.type = XENMEM_resource_ioreq_server,
@@ -523,30 +628,39 @@ static int vbx_ioreq_page_map(struct vbx_guest *xg)
 		.frame = XENMEM_resource_ioreq_server_frame_ioreq(0),
 	};
 	unsigned int done;
+	xen_pfn_t frame;
 	domid_t owner;
 	int ret;
 
-	set_xen_guest_handle(xmar.frame_list, &frame);
-	ret = HYPERVISOR_memory_op(XENMEM_acquire_resource, &xmar);
-	if (ret) {
-		pr_debug("d%u: acquire_resource: %d\n", xg->domid, ret);
-		return ret;
-	}
 	ret = xen_alloc_unpopulated_pages(1, &xg->ioreq_page);
 	if (ret) {
 		xg->ioreq_page = NULL;
 		return ret;
 	}
-	/* A PV caller gets machine frames; Xen says who owns them. */
+	/*
+	 * An auto-translated caller names the frame where Xen places the
+	 * page; a PV caller gets the machine frame back.
+	 */
+	frame = vbx_xlate ? page_to_xen_pfn(xg->ioreq_page) : 0;
+	set_xen_guest_handle(xmar.frame_list, &frame);
+	ret = HYPERVISOR_memory_op(XENMEM_acquire_resource, &xmar);
+	if (ret) {
+		pr_debug("d%u: acquire_resource: %d\n", xg->domid, ret);
+		goto err_free;
+	}
+	if (vbx_xlate)
+		return 0;
+	/* Xen says who owns the machine frame. */
 	owner = xmar.flags & XENMEM_rsrc_acq_caller_owned ?
 		DOMID_SELF : xg->domid;
 	ret = vbx_direct_map(&xg->ioreq_page, &frame, 1,
 			     MMU_PT_UPDATE_NO_TRANSLATE, owner, &done);
-	if (ret) {
-		pr_debug("d%u: mapping the ioreq page: %d\n", xg->domid, ret);
-		xen_free_unpopulated_pages(1, &xg->ioreq_page);
-		xg->ioreq_page = NULL;
-	}
+	if (!ret)
+		return 0;
+	pr_debug("d%u: mapping the ioreq page: %d\n", xg->domid, ret);
+err_free:
+	xen_free_unpopulated_pages(1, &xg->ioreq_page);
+	xg->ioreq_page = NULL;
 	return ret;
 }
 
@@ -642,6 +756,7 @@ static int vbx_attach(struct virtbe_guest *g, u64 guest_id)
 
 	g->hyp_data = xg;
 	g->nr_vcpus = nr;
+	g->mem_pfnmap = !vbx_xlate;
 	queue_delayed_work(vbx_wq, &xg->watch, msecs_to_jiffies(VBX_WATCH_MS));
 	pr_info("d%u: ioreq server %u, %u vCPUs\n", xg->domid, xg->id, nr);
 	return 0;
@@ -685,7 +800,7 @@ static void vbx_detach(struct virtbe_guest *g)
 static void vbx_mem_unmap(struct virtbe_guest *g, unsigned long nr_pages,
 			  struct page **pages)
 {
-	vbx_direct_unmap(pages, nr_pages);
+	vbx_frames_unmap(pages, nr_pages);
 	xen_free_unpopulated_pages(nr_pages, pages);
 }
 
@@ -713,8 +828,13 @@ static int vbx_mem_map(struct virtbe_guest *g, u64 gpa, unsigned long nr_pages,
 
 		for (i = 0; i < n; i++)
 			gfns[i] = (gpa >> XEN_PAGE_SHIFT) + done + i;
-		ret = vbx_direct_map(pages + done, gfns, n,
-				     MMU_NORMAL_PT_UPDATE, xg->domid, &ok);
+		if (vbx_xlate)
+			ret = vbx_physmap_add(pages + done, gfns, n, xg->domid,
+					      &ok);
+		else
+			ret = vbx_direct_map(pages + done, gfns, n,
+					     MMU_NORMAL_PT_UPDATE, xg->domid,
+					     &ok);
 		done += ok;
 		if (ret) {
 			pr_debug("d%u: mapping gfn %#llx: %d\n", xg->domid,
@@ -729,7 +849,7 @@ static int vbx_mem_map(struct virtbe_guest *g, u64 gpa, unsigned long nr_pages,
 		}
 	}
 	if (ret) {
-		vbx_direct_unmap(pages, done);
+		vbx_frames_unmap(pages, done);
 		xen_free_unpopulated_pages(nr_pages, pages);
 		memset(pages, 0, nr_pages * sizeof(*pages));
 	}
@@ -905,8 +1025,10 @@ static int __init vbx_init(void)
 		pr_debug("not a Xen dom0\n");
 		return -ENODEV;
 	}
-	if (xen_feature(XENFEAT_auto_translated_physmap)) {
-		pr_info("auto-translated (PVH/HVM) dom0s are not supported yet\n");
+	vbx_xlate = xen_feature(XENFEAT_auto_translated_physmap);
+	if (vbx_xlate && PAGE_SIZE != XEN_PAGE_SIZE) {
+		pr_info("auto-translated dom0 with %lu-byte pages: not supported\n",
+			PAGE_SIZE);
 		return -ENODEV;
 	}
 	vbx_wq = alloc_workqueue("virtbe_xen", 0, 0);
