@@ -11,11 +11,14 @@
 #   make lib                     build lib/ (libvirtbe)
 #   make selftests               static kselftest binaries -> build/selftests,
 #                                bench/*.c -> build/bench, tools/*/ (if any)
-#   make check [LANES="6.1 6.12 debug"]  host tests, then per lane: modules,
+#   make check [LANES="6.1 6.12 debug xen xen-pvh"]  host tests, then per
+#                                lane: modules,
 #                                selftests, run in QEMU; ends with one line
 #                                "N passed, N failed, N skipped".  The debug
 #                                lane: KASAN, lockdep, kmemleak, fault
-#                                injection (make check LANES=debug alone)
+#                                injection (make check LANES=debug alone).
+#                                xen / xen-pvh: Xen 4.17 with a PV / PVH
+#                                (auto-translated) dom0 (scripts/xen-lane.sh)
 #   make debug-kernel            build (or find cached) the debug lane's kernel
 #   make demo                    the Xen demo: Xen 4.17 under QEMU, vbe-blk in
 #                                dom0 serving a domU's own virtio-blk driver
@@ -30,7 +33,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
 KVER ?= 6.1
-LANES ?= 6.1 6.12 debug xen
+LANES ?= 6.1 6.12 debug xen xen-pvh
 BENCH_LANE ?= 6.1
 DEMO_LANE ?= 6.1
 DEMO_CMD ?= /tools/demo/run-demo.sh

@@ -1,19 +1,19 @@
 #!/bin/bash
 # The whole test suite (`make check`): host tests of lib/ (and of tools/*/
 # that have a check target), then for each lane
-# (LANES, default "6.1 6.12 debug"): build the modules, build the selftests,
+# (LANES, default "6.1 6.12 debug xen xen-pvh"): build the modules, build the selftests,
 # run them in QEMU.  The debug lane's kernel (KASAN, lockdep, kmemleak, fault
 # injection) is built from linux-source-6.1 the first time (~10 min, then
 # cached: scripts/debug-kernel.sh).  A lane that does not build counts as one
 # failure and the others still run.  The last line printed is exactly
 #   N passed, N failed, N skipped
-# The xen lane boots Xen 4.17 with a dom0 and a domU instead
-# (scripts/xen-lane.sh, ~2 min).
+# The xen and xen-pvh lanes boot Xen 4.17 with a dom0 (PV; PVH, i.e.
+# auto-translated) and a domU instead (scripts/xen-lane.sh, ~1.5 min each).
 # summed over everything; the exit status is non-zero if anything failed.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
-lanes=${LANES:-6.1 6.12 debug xen}
+lanes=${LANES:-6.1 6.12 debug xen xen-pvh}
 make=${MAKE:-make}
 B=$PWD/build
 mkdir -p "$B"
@@ -88,10 +88,12 @@ for lane in $lanes; do
 	step "lane $lane"
 	mkdir -p "$B/$lane"
 	rm -f "$B/$lane/counts"
-	if [ "$lane" = xen ]; then
-		# Xen 4.17 under QEMU with a real dom0 and domU: builds its own
-		# initramfs and retries once on a hang (scripts/xen-lane.sh)
-		scripts/xen-lane.sh --log "$B/xen/serial.log" --counts "$B/xen/counts"
+	if [ "$lane" = xen ] || [ "$lane" = xen-pvh ]; then
+		# Xen 4.17 under QEMU with a real dom0 (PV, or auto-translated
+		# PVH) and domU: builds its own initramfs and retries once on a
+		# hang (scripts/xen-lane.sh)
+		scripts/xen-lane.sh --dom0 "$( [ "$lane" = xen ] && echo pv || echo pvh)" \
+			--log "$B/$lane/serial.log" --counts "$B/$lane/counts"
 	elif [ $selftests_ok = 0 ]; then
 		echo "check: $lane: selftests did not build"
 	elif ! $make --no-print-directory $jobs modules KVER="$lane"; then

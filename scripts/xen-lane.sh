@@ -18,6 +18,8 @@
 #   --bench-maps N   whole-guest maps, and as many floor runs (default 3)
 #   --bench-budget S no new round of kicks, no new map after S seconds in
 #                    each part (default 10; 0: none)
+#   --dom0 pv|pvh    dom0's type (default pv); pvh makes dom0 auto-translated,
+#                    the case Arm dom0s are in too
 # Exit status 0 only if every TAP result passed.  Downloads go to
 #   $VIRTBE_CACHE/xen/<version>/ (apt-get download + dpkg -x).
 set -euo pipefail
@@ -26,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
 log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-300} retries=1 quiet=0
-bench=0 bench_iters=960 bench_maps=3 bench_budget=10
+dom0=pv bench=0 bench_iters=960 bench_maps=3 bench_budget=10
 die() { echo "xen-lane.sh: $*" >&2; exit 2; }
 say() { echo "xen-lane.sh: $*" >&2; }
 while [ $# -gt 0 ]; do
@@ -39,11 +41,18 @@ while [ $# -gt 0 ]; do
 	--bench-iters) bench_iters=$2; shift 2 ;;
 	--bench-maps) bench_maps=$2; shift 2 ;;
 	--bench-budget) bench_budget=$2; shift 2 ;;
+	--dom0) dom0=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1" ;;
 	esac
 done
+# A PVH dom0 needs an IOMMU: QEMU's emulated VT-d, on a q35 machine.
+case $dom0 in
+pv) xargs= machine=(-M pc) ;;
+pvh) xargs=" dom0=pvh iommu=1${VIRTBE_XEN_IOMMU_ARGS:-}" machine=(-M q35 -device ${VIRTBE_IOMMU:-amd-iommu}) ;;
+*) die "--dom0 pv or pvh" ;;
+esac
 
 # ------------------------------------------------------------ fetch Xen
 pkgs=(xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils libxencall1
@@ -179,12 +188,12 @@ say "dom0 initramfs $(du -h "$work/dom0.cpio.gz" | cut -f1)"
 # ---------------------------------------------------------------- boot
 [ -n "$log" ] || log=$top/build/xen/serial.log
 # unknown kernel parameters reach dom0's /init (and dom0-test) as variables
-bargs=
-[ $bench = 0 ] || bargs=" virtbe_bench=1 virtbe_bench_iters=$bench_iters virtbe_bench_maps=$bench_maps virtbe_bench_budget=$bench_budget"
+bargs=" virtbe_dom0=$dom0"
+[ $bench = 0 ] || bargs="$bargs virtbe_bench=1 virtbe_bench_iters=$bench_iters virtbe_bench_maps=$bench_maps virtbe_bench_budget=$bench_budget"
 mkdir -p "$(dirname "$log")"
-qemu=(qemu-system-x86_64 -accel tcg -M pc -cpu qemu64,+svm,+npt -smp 2 -m 2048
+qemu=(qemu-system-x86_64 -accel tcg "${machine[@]}" -cpu qemu64,+svm,+npt -smp 2 -m 2048
 	-kernel "$xdir/xen"
-	-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 noreboot"
+	-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 noreboot$xargs"
 	-initrd "$VMLINUZ console=hvc0 panic=-1 quiet loglevel=4$bargs,$work/dom0.cpio.gz"
 	-no-reboot -nodefaults -display none -monitor none -serial "file:$log")
 exec 8>>/tmp/virtbe-qemu.lock
@@ -224,6 +233,7 @@ exec 8>&-
 host_fail=()
 [ $hung = 1 ] && host_fail+=(--host-fail "Xen run did not finish (status $qrc, ${timeout}s limit)")
 grep -q 'Kernel panic\|Panic on CPU' "$log" && host_fail+=(--host-fail "panic")
-args=(--label xen --mode tests)
+label=xen; [ "$dom0" = pv ] || label=xen-$dom0
+args=(--label "$label" --mode tests)
 [ -n "$counts" ] && args+=(--counts "$counts")
 "$here/tap-summary.sh" "${args[@]}" ${host_fail[@]+"${host_fail[@]}"} "$log"

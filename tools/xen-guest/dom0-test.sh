@@ -9,6 +9,8 @@
 # (scripts/xen-lane.sh --bench: dom0's kernel command line sets
 # virtbe_bench{,_iters,_maps,_budget}, which reach /init as variables), the
 # benchmark (vbe-xen-bench; its numbers are "# xen ..." comment lines).
+# virtbe_dom0=pvh (scripts/xen-lane.sh --dom0 pvh) says dom0 must be PVH,
+# i.e. auto-translated.
 M='### VIRTBE'
 BASE=0xfe000000
 MEM=0:0x8000000
@@ -44,10 +46,15 @@ bench=${virtbe_bench:-0}
 echo "1..$((11 + bench))"
 note "dom0 test started at ${t0}s"
 
-if insmod /virtbe/virtbe.ko && insmod /virtbe/virtbe_xen.ko; then
-	ok "virtbe_xen loads in dom0"
+# virtbe_dom0 (pv or pvh) comes from scripts/xen-lane.sh --dom0
+want=$(echo "${virtbe_dom0:-pv}" | tr a-z A-Z)
+have=$(cat /sys/hypervisor/guest_type 2>/dev/null)
+if [ "$have" != "$want" ]; then
+	nok "virtbe_xen loads in a $want dom0 (this dom0 is '$have')"
+elif insmod /virtbe/virtbe.ko && insmod /virtbe/virtbe_xen.ko; then
+	ok "virtbe_xen loads in a $want dom0"
 else
-	nok "virtbe_xen loads in dom0"
+	nok "virtbe_xen loads in a $want dom0"
 fi
 
 dd if=/dev/zero of=/tmp/disk.img bs=1048576 count=8 2>/dev/null
