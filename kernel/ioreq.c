@@ -130,6 +130,34 @@ void virtbe_ioreq_abort_all(struct virtbe_guest *g)
 }
 
 /**
+ * virtbe_ioreq_posted() - route a guest write that no vCPU waits for
+ * @g: the guest
+ * @io: the write (@io->vcpu is ignored), in a range the backend claimed
+ *
+ * For hypervisors that batch writes without stopping the vCPU (Xen's
+ * buffered ioreqs).  Such a write has nobody to complete, so it cannot go
+ * to the request channel: only an ioeventfd or a register the kernel keeps
+ * (virtio-mmio InterruptACK) can take it.  Any context.
+ *
+ * Return: VIRTBE_IO_DONE (an ioeventfd took it), VIRTBE_IO_KERNEL (a
+ * kernel-kept register did), or, when the backend must drop it (and count
+ * it): -ENODEV (the guest is not ready), -EINVAL (not a write, bad length)
+ * or -EOPNOTSUPP (nothing in the kernel serves that address).
+ */
+int virtbe_ioreq_posted(struct virtbe_guest *g, struct virtbe_io *io)
+{
+	/* Pairs with the release in attach. */
+	if (!smp_load_acquire(&g->ready))
+		return -ENODEV;
+	if (!io->write || !is_power_of_2(io->len) || io->len > 8)
+		return -EINVAL;
+	if (virtbe_ioeventfd_signal(g, io))
+		return VIRTBE_IO_DONE;
+	return virtbe_vmmio_access(g, io) ? VIRTBE_IO_KERNEL : -EOPNOTSUPP;
+}
+EXPORT_SYMBOL_GPL(virtbe_ioreq_posted);
+
+/**
  * virtbe_ioreq_dispatch() - route a trapped guest access
  * @g: the guest the access belongs to
  * @io: the access, in a range the backend claimed

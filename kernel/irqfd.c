@@ -453,13 +453,31 @@ void virtbe_irq_resample(struct virtbe_guest *g, u32 type, u32 irq)
 }
 EXPORT_SYMBOL_GPL(virtbe_irq_resample);
 
+/*
+ * A level line follows InterruptStatus: it goes down once every cause is
+ * acknowledged (or the device is reset).  Hypervisors that tell us of the
+ * guest's EOI would also lower it then; Xen does not, so this is what
+ * lowers it there.  A cause set meanwhile raises the line again: its
+ * irqfd set the bit before raising, and we look at the bits after lowering.
+ */
+static void virtbe_vmmio_lower(struct virtbe_guest *g, struct virtbe_vmmio *v)
+{
+	if (v->irq.type != VIRTBE_IRQ_LEVEL)
+		return;
+	g->ops->irq_set(g, &v->irq, false);
+	smp_mb();	/* the line is down before we look at the causes */
+	if (atomic_read(&v->isr))
+		g->ops->irq_set(g, &v->irq, true);
+}
+
 /**
  * virtbe_vmmio_access() - answer InterruptStatus and InterruptACK
  * @g: the guest
  * @io: a guest access; for a read of InterruptStatus, @io->data is set
  *
  * A write of 0 to the Status register (a device reset) clears the kept
- * InterruptStatus and is not consumed.
+ * InterruptStatus and is not consumed.  A level line goes down when no
+ * cause is left.
  *
  * Return: true if the access was to a virtio-mmio device whose
  * InterruptStatus the kernel keeps and has been handled.  Any context.
@@ -478,7 +496,10 @@ bool virtbe_vmmio_access(struct virtbe_guest *g, struct virtbe_io *io)
 			done = true;
 		} else if (io->write &&
 			   io->addr == v->base + VIRTBE_VMMIO_ACK) {
-			atomic_andnot((u32)io->data, &v->isr);
+			u32 old = atomic_fetch_andnot((u32)io->data, &v->isr);
+
+			if (old && !(old & ~(u32)io->data))
+				virtbe_vmmio_lower(g, v);
 			done = true;
 		} else if (io->write && !io->data &&
 			   io->addr == v->base + VIRTBE_VMMIO_STATUS) {
@@ -487,7 +508,8 @@ bool virtbe_vmmio_access(struct virtbe_guest *g, struct virtbe_io *io)
 			 * itself still goes to userspace, which resets the
 			 * rest of the device.
 			 */
-			atomic_set(&v->isr, 0);
+			if (atomic_xchg(&v->isr, 0))
+				virtbe_vmmio_lower(g, v);
 			break;
 		}
 		if (done)

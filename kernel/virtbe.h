@@ -133,14 +133,17 @@ struct virtbe_vmmio {
  * @irq_check: (optional) validate an interrupt at irqfd assignment
  *	(e.g. the line exists); returns 0 or -EINVAL.  Process context.
  * @irq_set: raise @irq: a pulse for edge, event channel and MSI kinds;
- *	for a level line, assert it (@level is true; the core never lowers a
- *	line: the hypervisor does when the guest EOIs, then calls
- *	virtbe_irq_resample()).  Mandatory when @features offers an interrupt
- *	kind.  Called from the eventfd wakeup callback with the eventfd's
- *	lock held and interrupts possibly disabled, and from
- *	virtbe_irq_resample() under RCU: must not sleep, and must not signal
- *	an eventfd unless virtbe_can_signal() says so (defer otherwise).
- *	Must cope with a guest that already died.
+ *	for a level line, set it to @level.  The hypervisor lowers a level
+ *	line when the guest EOIs, if it can tell, then calls
+ *	virtbe_irq_resample(); the core lowers it (@level false) only for a
+ *	virtio-mmio device whose InterruptStatus it keeps, once no cause is
+ *	left.  Mandatory when @features offers an interrupt kind.  Called
+ *	from the eventfd wakeup callback with the eventfd's lock held and
+ *	interrupts possibly disabled, from virtbe_irq_resample() under RCU,
+ *	and from virtbe_ioreq_dispatch() (in the backend's context): must
+ *	not sleep, and must not signal an eventfd unless virtbe_can_signal()
+ *	says so (defer otherwise).  Must cope with a guest that already
+ *	died.
  */
 struct virtbe_hyp_ops {
 	struct module *owner;
@@ -393,6 +396,7 @@ ssize_t virtbe_ioreq_write(struct virtbe_guest *g, const char __user *buf,
 #define VIRTBE_IO_DONE		1	/* consumed by an ioeventfd */
 #define VIRTBE_IO_KERNEL	2	/* answered by the kernel, io->data set */
 int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io);
+int virtbe_ioreq_posted(struct virtbe_guest *g, struct virtbe_io *io);
 
 /* ioeventfd (ioeventfd.c) */
 long virtbe_ioeventfd(struct virtbe_ucmd *ucmd);

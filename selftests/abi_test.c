@@ -291,7 +291,8 @@ FIXTURE_VARIANT_ADD(abi, sim_access) {
 	.size = sizeof(struct virtbe_sim_access),
 	.min_size = sizeof(struct virtbe_sim_access),
 	.fill = fill_sim_access,
-	.valid_flags = VIRTBE_SIM_ACCESS_WRITE | VIRTBE_SIM_ACCESS_PIO,
+	.valid_flags = VIRTBE_SIM_ACCESS_WRITE | VIRTBE_SIM_ACCESS_PIO |
+		       VIRTBE_SIM_ACCESS_POSTED,
 	.res_off = { RES(struct virtbe_sim_access, __reserved) },
 	.res_len = { RESLEN(struct virtbe_sim_access, __reserved) },
 	.nr_res = 1, .fd_off = -1,

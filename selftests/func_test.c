@@ -1004,6 +1004,57 @@ static void isr_ack(struct __test_metadata *_metadata, int sg, uint32_t bits)
 	EXPECT_EQ(VIRTBE_SIM_RESULT_KERNEL, res);
 }
 
+/* Posted writes (Xen's buffered ioreqs): served in the kernel or dropped. */
+TEST_F(sim, posted_writes)
+{
+	const uint32_t posted = VIRTBE_SIM_ACCESS_WRITE |
+				VIRTBE_SIM_ACCESS_POSTED;
+	int efd = eventfd(0, EFD_CLOEXEC), used = eventfd(0, EFD_CLOEXEC);
+	int fe = eventfd(0, EFD_CLOEXEC);
+	struct virtbe_request req;
+	struct virtbe_stats st;
+	uint64_t data = 1;
+	uint32_t res;
+
+	ASSERT_EQ(0, _ioeventfd(self->g, efd, MMIO_BASE + 0x50, 4, 0, 0));
+	ASSERT_EQ(0, _access_flags(self->sg, 0, posted, MMIO_BASE + 0x50, 4,
+				   &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_IOEVENTFD, res);
+	EXPECT_EQ(1, eventfd_wait(efd, 1000));
+
+	/* Nothing in the kernel serves it: dropped, never a request. */
+	ASSERT_EQ(0, _access_flags(self->sg, 0, posted, MMIO_BASE + 0x40, 4,
+				   &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_DROPPED, res);
+	EXPECT_EQ(-ETIMEDOUT, read_request(self->g, &req, 100));
+	ASSERT_EQ(0, _get_stats(self->g, &st));
+	EXPECT_EQ(0, st.out_requests);
+
+	/* InterruptACK of a kernel-kept InterruptStatus */
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_EDGE, 6, fe));
+	ASSERT_EQ(0, _irqfd_vmmio(self->g, used, -1, VIRTBE_IRQ_EDGE, 6,
+				  MMIO_BASE, VIRTBE_VIRTIO_ISR_USED));
+	eventfd_kick(used);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	EXPECT_EQ(VIRTBE_VIRTIO_ISR_USED, isr_read(_metadata, self->sg));
+	data = VIRTBE_VIRTIO_ISR_USED;
+	ASSERT_EQ(0, _access_flags(self->sg, 0, posted, MMIO_BASE + 0x64, 4,
+				   &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_KERNEL, res);
+	EXPECT_EQ(0, isr_read(_metadata, self->sg));
+
+	/* Outside the claimed range, as for any access */
+	ASSERT_EQ(0, _access_flags(self->sg, 0, posted,
+				   MMIO_BASE + MMIO_SIZE, 4, &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_UNCLAIMED, res);
+	/* A posted read does not exist */
+	EXPECT_EQ(-EINVAL, _access_flags(self->sg, 0, VIRTBE_SIM_ACCESS_POSTED,
+					 MMIO_BASE + 0x40, 4, &data, &res));
+	close(efd);
+	close(used);
+	close(fe);
+}
+
 TEST_F(sim, virtio_isr_edge)
 {
 	int used = eventfd(0, EFD_CLOEXEC), cfg = eventfd(0, EFD_CLOEXEC);
@@ -1162,6 +1213,56 @@ TEST_F(sim, virtio_isr_level_reraised_at_resample)
 	EXPECT_EQ(0, st.out_level);
 	EXPECT_EQ(2, st.out_count);
 	close(used);
+	close(rs);
+	close(fe);
+}
+
+/* The level line follows InterruptStatus (Xen tells nobody of EOIs). */
+TEST_F(sim, virtio_isr_level_lowered_when_acknowledged)
+{
+	int used = eventfd(0, EFD_CLOEXEC), cfg = eventfd(0, EFD_CLOEXEC);
+	int rs = eventfd(0, EFD_CLOEXEC), fe = eventfd(0, EFD_CLOEXEC);
+	struct virtbe_sim_irq_state st;
+	struct vcpu_thread t = {
+		.sg = self->sg, .write = true,
+		.addr = MMIO_BASE + 0x70, .len = 4, .data = 0,
+	};
+	struct virtbe_request req;
+
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_LEVEL, 9, fe));
+	ASSERT_EQ(0, _irqfd_vmmio(self->g, used, rs, VIRTBE_IRQ_LEVEL, 9,
+				  MMIO_BASE, VIRTBE_VIRTIO_ISR_USED));
+	ASSERT_EQ(0, _irqfd_vmmio(self->g, cfg, rs, VIRTBE_IRQ_LEVEL, 9,
+				  MMIO_BASE, VIRTBE_VIRTIO_ISR_CONFIG));
+	eventfd_kick(used);
+	eventfd_kick(cfg);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 9, false, &st));
+	EXPECT_EQ(1, st.out_level);
+	/* One cause left: still up. */
+	isr_ack(_metadata, self->sg, VIRTBE_VIRTIO_ISR_USED);
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 9, false, &st));
+	EXPECT_EQ(1, st.out_level);
+	/* None left: down, with no EOI. */
+	isr_ack(_metadata, self->sg, VIRTBE_VIRTIO_ISR_CONFIG);
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 9, false, &st));
+	EXPECT_EQ(0, st.out_level);
+	/* A new cause raises it again; a device reset lowers it. */
+	eventfd_kick(used);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 9, false, &st));
+	EXPECT_EQ(1, st.out_level);
+	ASSERT_EQ(0, vcpu_start(&t));
+	ASSERT_EQ(0, read_request(self->g, &req, 2000));
+	EXPECT_EQ(MMIO_BASE + 0x70, req.addr);
+	ASSERT_EQ(0, complete_request(self->g, req.id, 0));
+	ASSERT_EQ(0, vcpu_join(&t));
+	ASSERT_EQ(0, _irq_state(self->sg, VIRTBE_IRQ_LEVEL, 9, false, &st));
+	EXPECT_EQ(0, st.out_level);
+	EXPECT_EQ(0, isr_read(_metadata, self->sg));
+	EXPECT_EQ(2, st.out_count);
+	close(used);
+	close(cfg);
 	close(rs);
 	close(fe);
 }

@@ -580,8 +580,11 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 	long ret = 0;
 	int disp;
 
-	if (cmd->flags & ~(VIRTBE_SIM_ACCESS_WRITE | VIRTBE_SIM_ACCESS_PIO))
+	if (cmd->flags & ~(VIRTBE_SIM_ACCESS_WRITE | VIRTBE_SIM_ACCESS_PIO |
+			   VIRTBE_SIM_ACCESS_POSTED))
 		return -EOPNOTSUPP;
+	if ((cmd->flags & VIRTBE_SIM_ACCESS_POSTED) && !write)
+		return -EINVAL;
 	if (cmd->__reserved || cmd->vcpu >= sg->nr_vcpus ||
 	    (cmd->len != 1 && cmd->len != 2 && cmd->len != 4 && cmd->len != 8))
 		return -EINVAL;
@@ -618,6 +621,16 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 		goto out_unlock;
 	}
 	spin_unlock_irqrestore(&sg->slock, flags);
+	if (cmd->flags & VIRTBE_SIM_ACCESS_POSTED) {
+		disp = virtbe_ioreq_posted(be, &io);
+		rcu_read_unlock();
+		cmd->out_result = disp == VIRTBE_IO_DONE ?
+					VIRTBE_SIM_RESULT_IOEVENTFD :
+				  disp == VIRTBE_IO_KERNEL ?
+					VIRTBE_SIM_RESULT_KERNEL :
+					VIRTBE_SIM_RESULT_DROPPED;
+		goto out_unlock;
+	}
 	v->done = false;
 	if (atomic_dec_if_positive(&sg->drop_event) >= 0) {
 		dropped = true;

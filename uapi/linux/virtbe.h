@@ -315,10 +315,13 @@ struct virtbe_ioeventfd {
  * signals the eventfd (a vhost-user daemon writing its call fd needs no
  * relay).  Several irqfds (e.g. one for used buffers, one for configuration
  * changes) may name the same device; they must use the same interrupt.  For
- * VIRTBE_IRQ_LEVEL the line is raised again at resample while
- * InterruptStatus is not 0.  A guest write of 0 to Status (@vmmio_base +
- * 0x70, a device reset) clears InterruptStatus and still reaches the
- * request channel.  InterruptStatus is forgotten when the last irqfd
+ * VIRTBE_IRQ_LEVEL the line follows InterruptStatus: the kernel lowers it
+ * when the last cause is acknowledged, and raises it again at resample
+ * while InterruptStatus is not 0 (on hypervisors that report EOIs; Xen
+ * does not, and there the resample eventfd is never signalled).  A guest
+ * write of 0 to Status (@vmmio_base + 0x70, a device reset) clears
+ * InterruptStatus (lowering a level line) and still reaches the request
+ * channel.  InterruptStatus is forgotten when the last irqfd
  * naming the device is removed; releasing the claimed range does not stop
  * the kernel from answering while such an irqfd exists.
  */
@@ -493,6 +496,7 @@ struct virtbe_sim_ram {
 /* virtbe_sim_access.flags */
 #define VIRTBE_SIM_ACCESS_WRITE _BITUL(0)
 #define VIRTBE_SIM_ACCESS_PIO _BITUL(1)
+#define VIRTBE_SIM_ACCESS_POSTED _BITUL(2)	/* a write nobody waits for */
 
 /* virtbe_sim_access.out_result */
 #define VIRTBE_SIM_RESULT_BACKEND	0	/* answered through the channel */
@@ -500,6 +504,7 @@ struct virtbe_sim_ram {
 #define VIRTBE_SIM_RESULT_UNCLAIMED	2	/* no backend: reads all-ones */
 #define VIRTBE_SIM_RESULT_ABORTED	3	/* timed out or backend gone */
 #define VIRTBE_SIM_RESULT_KERNEL	4	/* answered by the kernel (ISR) */
+#define VIRTBE_SIM_RESULT_DROPPED	5	/* posted, and nothing took it */
 
 /**
  * struct virtbe_sim_access - VIRTBE_SIM_ACCESS, on a sim guest fd
@@ -517,6 +522,11 @@ struct virtbe_sim_ram {
  * One access per vCPU at a time (EBUSY).  A fatal signal interrupts the wait
  * (EINTR); the vCPU stays busy until the backend or the timeout completes
  * the access.
+ *
+ * With VIRTBE_SIM_ACCESS_POSTED (and VIRTBE_SIM_ACCESS_WRITE) the write is
+ * posted, as Xen's buffered ioreqs are: it never reaches the request
+ * channel and the call does not block.  An ioeventfd (IOEVENTFD) or a
+ * kernel-kept virtio-mmio register (KERNEL) takes it, or it is DROPPED.
  */
 struct virtbe_sim_access {
 	__u32 size;
