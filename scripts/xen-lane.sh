@@ -47,10 +47,10 @@ while [ $# -gt 0 ]; do
 	*) die "unknown argument $1" ;;
 	esac
 done
-# A PVH dom0 needs an IOMMU: QEMU's emulated VT-d, on a q35 machine.
+# A PVH dom0 needs an IOMMU: QEMU's emulated AMD IOMMU, on a q35 machine.
 case $dom0 in
 pv) xargs= machine=(-M pc) ;;
-pvh) xargs=" dom0=pvh iommu=1${VIRTBE_XEN_IOMMU_ARGS:-}" machine=(-M q35 -device ${VIRTBE_IOMMU:-amd-iommu}) ;;
+pvh) xargs=" dom0=pvh iommu=1" machine=(-M q35 -device amd-iommu) ;;
 *) die "--dom0 pv or pvh" ;;
 esac
 

@@ -4,13 +4,21 @@
  *
  * Runs in dom0, PV or auto-translated (PVH; Arm's dom0 is auto-translated
  * too).  Per attached guest it owns one IOREQ server
- * (XEN_DMOP_create_ioreq_server), maps the server's synchronous ioreq page
- * (XENMEM_acquire_resource), binds one event channel per vCPU and runs the
- * ioreq state machine in the event handler:
+ * (XEN_DMOP_create_ioreq_server), maps the server's two pages
+ * (XENMEM_acquire_resource: the buffered ring and the synchronous slots),
+ * binds one event channel per vCPU and runs the ioreq state machine in the
+ * event handler:
  *
  *   Xen: STATE_IOREQ_READY --event--> handler: STATE_IOREQ_INPROCESS
  *     --virtbe_ioreq_dispatch()--> (at once, or later from complete())
  *     STATE_IORESP_READY --event--> Xen resumes the vCPU
+ *
+ * Xen puts in the buffered ring what needs no answer and must not stop
+ * the vCPU: on x86, writes to the standard VGA window (below 1 MiB) and
+ * broadcasts of the guest's RTC offset.  The ring's own event drains it:
+ * writes an ioeventfd or a kernel-kept register takes are served (see
+ * virtbe_ioreq_posted()), time offsets are consumed (we keep no clock),
+ * anything else is counted and dropped, never left in the ring.
  *
  * Foreign frames (guest RAM, the ioreq page) reach us in two ways.  A PV
  * dom0 writes page table entries naming them (mmu_update): guest RAM is
@@ -21,8 +29,10 @@
  * (XENMEM_add_to_physmap_range, XENMEM_acquire_resource): those pages are
  * then ordinary pages to the kernel, and the core inserts them into the
  * daemon's mappings itself.  Interrupts
- * are sent on interdomain event channels (VIRTBE_IRQ_EVTCHN), as ISA edges
- * (XEN_DMOP_set_isa_irq_level) or as MSIs (XEN_DMOP_inject_msi).
+ * are sent on interdomain event channels (VIRTBE_IRQ_EVTCHN), on interrupt
+ * lines (VIRTBE_IRQ_EDGE, VIRTBE_IRQ_LEVEL: ISA IRQs with
+ * XEN_DMOP_set_isa_irq_level on x86, SPIs with XEN_DMOP_set_irq_level on
+ * Arm) or as MSIs (VIRTBE_IRQ_MSI, x86: XEN_DMOP_inject_msi).
  *
  * The kernel's Xen headers carry neither the dm_op requests nor (before
  * 6.7) the ioreq layout: the few records used here are defined below from
@@ -33,6 +43,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitfield.h>
 #include <linux/interrupt.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -68,12 +79,13 @@
 #define VBX_DMOP_destroy_ioreq_server		6
 #define VBX_DMOP_set_isa_irq_level		9
 #define VBX_DMOP_inject_msi			14
+#define VBX_DMOP_set_irq_level			19
 #define VBX_DMOP_nr_vcpus			20
 
 #define VBX_DMOP_no_gfns			BIT(0)
 #define VBX_DMOP_IO_RANGE_PORT			0
 #define VBX_DMOP_IO_RANGE_MEMORY		1
-#define VBX_BUFIOREQ_OFF			0
+#define VBX_BUFIOREQ_ATOMIC			2
 
 /**
  * struct vbx_dm_op - struct xen_dm_op: one device-model operation
@@ -87,6 +99,7 @@
  * @u.destroy: XEN_DMOP_destroy_ioreq_server
  * @u.isa_irq: XEN_DMOP_set_isa_irq_level
  * @u.msi: XEN_DMOP_inject_msi
+ * @u.irq_level: XEN_DMOP_set_irq_level (Arm SPIs)
  * @u.nr_vcpus: XEN_DMOP_nr_vcpus
  * @u.raw: at least as large as Xen's union (Xen copies sizeof its struct)
  */
@@ -132,6 +145,11 @@ struct vbx_dm_op {
 			u64 addr;
 		} msi;
 		struct {
+			u32 irq;
+			u8 level;
+			u8 pad[3];
+		} irq_level;
+		struct {
 			u32 vcpus;
 		} nr_vcpus;
 		u64 raw[6];
@@ -171,7 +189,52 @@ struct vbx_ioreq {
 
 #define VBX_IOREQ_TYPE_PIO	0
 #define VBX_IOREQ_TYPE_COPY	1
+#define VBX_IOREQ_TYPE_TIMEOFFSET 7
 #define VBX_IOREQ_TYPE_INVALIDATE 8
+
+/**
+ * struct vbx_buf_ioreq - struct buf_ioreq: one slot of the buffered ring
+ * @w0: type (bits 0-7), dir (9: 1 = read), size (10-11: log2 of the
+ *	bytes), addr (12-31): Xen's bit-fields as laid out on its ABI
+ * @data: the value; an 8-byte write takes two slots, the second one
+ *	holding the high half
+ */
+struct vbx_buf_ioreq {
+	u32 w0;
+	u32 data;
+};
+
+#define VBX_BUF_TYPE		GENMASK(7, 0)
+#define VBX_BUF_READ		BIT(9)
+#define VBX_BUF_SIZE		GENMASK(11, 10)
+#define VBX_BUF_ADDR		GENMASK(31, 12)
+#define VBX_BUF_SLOTS		511
+
+/**
+ * union vbx_buf_ptrs - union bufioreq_pointers
+ * @read: the consumer's count, ours
+ * @write: the producer's count, Xen's
+ * @full: both: Xen and we update them with one 64-bit cmpxchg
+ *	(HVM_IOREQSRV_BUFIOREQ_ATOMIC), Xen to take multiples of
+ *	VBX_BUF_SLOTS off both
+ */
+union vbx_buf_ptrs {
+	struct {
+		u32 read;
+		u32 write;
+	};
+	u64 full;
+};
+
+/**
+ * struct vbx_buf_page - struct buffered_iopage
+ * @ptrs: the ring's pointers
+ * @slots: the ring
+ */
+struct vbx_buf_page {
+	union vbx_buf_ptrs ptrs;
+	struct vbx_buf_ioreq slots[VBX_BUF_SLOTS];
+};
 
 #define VBX_SLOTS		(PAGE_SIZE / sizeof(struct vbx_ioreq))
 #define VBX_MAP_BATCH		256
@@ -207,7 +270,10 @@ struct vbx_vcpu {
  * @domid: the Xen domain
  * @id: IOREQ server id
  * @created: the IOREQ server exists
- * @ioreq_page: backing of the mapped ioreq page, or NULL
+ * @pages: backing of the server's pages, mapped when @pages[0] is set:
+ *	the buffered ring, then the synchronous slots
+ * @buf: the buffered ring (@pages[0])
+ * @buf_irq: Linux irq of our end of the ring's event channel, or -1
  * @vcpus: one per vCPU
  * @nr_vcpus: entries in @vcpus
  * @port_lock: serialises binding of @ports
@@ -215,13 +281,16 @@ struct vbx_vcpu {
  * @watch: polls the domain; reports its death once
  * @stat_unsupported: ioreqs completed with a defined result, not served
  * @stat_spurious: events that found no request
+ * @stat_buf_dropped: buffered ioreqs nothing in the kernel could take
  */
 struct vbx_guest {
 	struct virtbe_guest *g;
 	domid_t domid;
 	u16 id;
 	bool created;
-	struct page *ioreq_page;
+	struct page *pages[2];
+	struct vbx_buf_page *buf;
+	int buf_irq;
 	struct vbx_vcpu *vcpus;
 	u32 nr_vcpus;
 	struct mutex port_lock;		/* binding of @ports */
@@ -229,6 +298,7 @@ struct vbx_guest {
 	struct delayed_work watch;
 	atomic64_t stat_unsupported;
 	atomic64_t stat_spurious;
+	atomic64_t stat_buf_dropped;
 };
 
 /**
@@ -488,6 +558,82 @@ out:
 	return IRQ_HANDLED;
 }
 
+/* ---- The buffered ring ---- */
+
+static void vbx_buf_handle(struct vbx_guest *xg, u32 w0, u64 data)
+{
+	u8 type = FIELD_GET(VBX_BUF_TYPE, w0);
+	struct virtbe_io io = {
+		.len = 1U << FIELD_GET(VBX_BUF_SIZE, w0),
+		.write = true,
+		.pio = type == VBX_IOREQ_TYPE_PIO,
+		.addr = FIELD_GET(VBX_BUF_ADDR, w0),
+		.data = data,
+	};
+
+	if (type == VBX_IOREQ_TYPE_TIMEOFFSET)
+		return;		/* the guest's RTC offset: we keep no clock */
+	if ((w0 & VBX_BUF_READ) ||
+	    (type != VBX_IOREQ_TYPE_PIO && type != VBX_IOREQ_TYPE_COPY) ||
+	    virtbe_ioreq_posted(xg->g, &io) < 0) {
+		atomic64_inc(&xg->stat_buf_dropped);
+		pr_debug("d%u: buffered ioreq dropped: type %u %s %#llx size %u\n",
+			 xg->domid, type, w0 & VBX_BUF_READ ? "read" : "write",
+			 io.addr, io.len);
+	}
+}
+
+/* Consume @n slots; Xen may rebase both pointers meanwhile. */
+static void vbx_buf_advance(struct vbx_buf_page *pg, u32 n)
+{
+	union vbx_buf_ptrs old, new;
+
+	do {
+		old.full = READ_ONCE(pg->ptrs.full);
+		new = old;
+		new.read += n;
+	} while (cmpxchg64(&pg->ptrs.full, old.full, new.full) != old.full);
+}
+
+static irqreturn_t vbx_buf_event(int irq, void *dev_id)
+{
+	struct vbx_guest *xg = dev_id;
+	struct vbx_buf_page *pg = xg->buf;
+	unsigned int budget;
+
+	/* One ring's worth a call: Xen cannot have queued more. */
+	for (budget = VBX_BUF_SLOTS; budget; budget--) {
+		union vbx_buf_ptrs p = { .full = READ_ONCE(pg->ptrs.full) };
+		u32 pending = p.write - p.read, w0, n = 1;
+		u64 data;
+
+		if (!pending)
+			break;
+		/* The slots are read after the pointer that published them. */
+		virt_rmb();
+		w0 = READ_ONCE(pg->slots[p.read % VBX_BUF_SLOTS].w0);
+		data = READ_ONCE(pg->slots[p.read % VBX_BUF_SLOTS].data);
+		if (FIELD_GET(VBX_BUF_SIZE, w0) == 3 && pending >= 2) {
+			/* An 8-byte write: the high half is in the next slot. */
+			data |= (u64)READ_ONCE(pg->slots[(p.read + 1) %
+							 VBX_BUF_SLOTS].data)
+				<< 32;
+			n = 2;
+		} else if (FIELD_GET(VBX_BUF_SIZE, w0) == 3 ||
+			   pending > VBX_BUF_SLOTS) {
+			/* Xen never publishes these: drop, do not spin. */
+			atomic64_inc(&xg->stat_buf_dropped);
+			vbx_buf_advance(pg, pending);
+			break;
+		}
+		vbx_buf_handle(xg, w0, data);
+		vbx_buf_advance(pg, n);
+	}
+	xen_irq_lateeoi(irq, budget == VBX_BUF_SLOTS ?
+			XEN_EOI_FLAG_SPURIOUS : 0);
+	return IRQ_HANDLED;
+}
+
 static void vbx_complete(struct virtbe_guest *g, u32 vcpu, u64 data,
 			 bool aborted)
 {
@@ -574,6 +720,10 @@ static void vbx_unbind_vcpus(struct vbx_guest *xg)
 {
 	u32 i;
 
+	if (xg->buf_irq >= 0)
+		unbind_from_irqhandler(xg->buf_irq, xg);
+	xg->buf_irq = -1;
+
 	for (i = 0; i < xg->nr_vcpus; i++) {
 		if (xg->vcpus[i].irq >= 0)
 			unbind_from_irqhandler(xg->vcpus[i].irq, &xg->vcpus[i]);
@@ -609,70 +759,101 @@ static void vbx_frames_unmap(struct page **pages, unsigned int nr)
 		vbx_direct_unmap(pages, nr);
 }
 
-static void vbx_ioreq_page_unmap(struct vbx_guest *xg)
+static void vbx_ioreq_pages_unmap(struct vbx_guest *xg)
 {
-	if (!xg->ioreq_page)
+	if (!xg->pages[0])
 		return;
-	vbx_frames_unmap(&xg->ioreq_page, 1);
-	xen_free_unpopulated_pages(1, &xg->ioreq_page);
-	xg->ioreq_page = NULL;
+	vbx_frames_unmap(xg->pages, ARRAY_SIZE(xg->pages));
+	xen_free_unpopulated_pages(ARRAY_SIZE(xg->pages), xg->pages);
+	memset(xg->pages, 0, sizeof(xg->pages));
+	xg->buf = NULL;
 }
 
-static int vbx_ioreq_page_map(struct vbx_guest *xg)
+/* The buffered ring (frame 0) and the synchronous slots (frame 1). */
+static int vbx_ioreq_pages_map(struct vbx_guest *xg)
 {
 	struct xen_mem_acquire_resource xmar = {
 		.domid = xg->domid,
 		.type = XENMEM_resource_ioreq_server,
 		.id = xg->id,
-		.nr_frames = 1,
-		.frame = XENMEM_resource_ioreq_server_frame_ioreq(0),
+		.nr_frames = ARRAY_SIZE(xg->pages),
+		.frame = XENMEM_resource_ioreq_server_frame_bufioreq,
 	};
-	unsigned int done;
-	xen_pfn_t frame;
+	xen_pfn_t frames[ARRAY_SIZE(xg->pages)];
+	unsigned int i, done;
 	domid_t owner;
 	int ret;
 
-	ret = xen_alloc_unpopulated_pages(1, &xg->ioreq_page);
+	BUILD_BUG_ON(XENMEM_resource_ioreq_server_frame_ioreq(0) !=
+		     XENMEM_resource_ioreq_server_frame_bufioreq + 1);
+	BUILD_BUG_ON(sizeof(struct vbx_buf_page) > XEN_PAGE_SIZE);
+	ret = xen_alloc_unpopulated_pages(ARRAY_SIZE(xg->pages), xg->pages);
 	if (ret) {
-		xg->ioreq_page = NULL;
+		memset(xg->pages, 0, sizeof(xg->pages));
 		return ret;
 	}
 	/*
-	 * An auto-translated caller names the frame where Xen places the
-	 * page; a PV caller gets the machine frame back.
+	 * An auto-translated caller names the frames where Xen places the
+	 * pages; a PV caller gets the machine frames back.
 	 */
-	frame = vbx_xlate ? page_to_xen_pfn(xg->ioreq_page) : 0;
-	set_xen_guest_handle(xmar.frame_list, &frame);
+	for (i = 0; i < ARRAY_SIZE(frames); i++)
+		frames[i] = vbx_xlate ? page_to_xen_pfn(xg->pages[i]) : 0;
+	set_xen_guest_handle(xmar.frame_list, frames);
 	ret = HYPERVISOR_memory_op(XENMEM_acquire_resource, &xmar);
 	if (ret) {
 		pr_debug("d%u: acquire_resource: %d\n", xg->domid, ret);
 		goto err_free;
 	}
-	if (vbx_xlate)
-		return 0;
-	/* Xen says who owns the machine frame. */
-	owner = xmar.flags & XENMEM_rsrc_acq_caller_owned ?
-		DOMID_SELF : xg->domid;
-	ret = vbx_direct_map(&xg->ioreq_page, &frame, 1,
-			     MMU_PT_UPDATE_NO_TRANSLATE, owner, &done);
-	if (!ret)
-		return 0;
-	pr_debug("d%u: mapping the ioreq page: %d\n", xg->domid, ret);
+	if (!vbx_xlate) {
+		/* Xen says who owns the machine frames. */
+		owner = xmar.flags & XENMEM_rsrc_acq_caller_owned ?
+			DOMID_SELF : xg->domid;
+		ret = vbx_direct_map(xg->pages, frames, ARRAY_SIZE(frames),
+				     MMU_PT_UPDATE_NO_TRANSLATE, owner, &done);
+		if (ret) {
+			pr_debug("d%u: mapping the ioreq pages: %d\n",
+				 xg->domid, ret);
+			vbx_direct_unmap(xg->pages, done);
+			goto err_free;
+		}
+	}
+	xg->buf = page_address(xg->pages[0]);
+	return 0;
+
 err_free:
-	xen_free_unpopulated_pages(1, &xg->ioreq_page);
-	xg->ioreq_page = NULL;
+	xen_free_unpopulated_pages(ARRAY_SIZE(xg->pages), xg->pages);
+	memset(xg->pages, 0, sizeof(xg->pages));
 	return ret;
 }
 
 static int vbx_bind_vcpus(struct vbx_guest *xg)
 {
-	struct vbx_ioreq *slots = page_address(xg->ioreq_page);
+	struct vbx_ioreq *slots = page_address(xg->pages[1]);
+	struct vbx_dm_op op = {
+		.op = VBX_DMOP_get_ioreq_server_info,
+		.u.info = { .id = xg->id, .flags = VBX_DMOP_no_gfns },
+	};
+	evtchn_port_t local;
 	u32 i;
 	int ret;
 
+	/* The buffered ring's channel, for the whole domain */
+	ret = vbx_dm_op(xg->domid, &op);
+	if (ret)
+		return ret;
+	ret = vbx_bind_interdomain(xg->domid, op.u.info.bufioreq_port, &local);
+	if (ret)
+		return ret;
+	ret = bind_evtchn_to_irqhandler_lateeoi(local, vbx_buf_event, 0,
+						"virtbe-xen-buf", xg);
+	if (ret < 0) {
+		vbx_close_port(local);
+		return ret;
+	}
+	xg->buf_irq = ret;
+
 	for (i = 0; i < xg->nr_vcpus; i++) {
 		struct vbx_vcpu *v = &xg->vcpus[i];
-		evtchn_port_t local;
 
 		v->req = &slots[i];
 		ret = vbx_bind_interdomain(xg->domid,
@@ -718,6 +899,7 @@ static int vbx_attach(struct virtbe_guest *g, u64 guest_id)
 	xg->g = g;
 	xg->domid = guest_id;
 	xg->nr_vcpus = nr;
+	xg->buf_irq = -1;
 	mutex_init(&xg->port_lock);
 	xa_init(&xg->ports);
 	INIT_DELAYED_WORK(&xg->watch, vbx_watch);
@@ -728,7 +910,7 @@ static int vbx_attach(struct virtbe_guest *g, u64 guest_id)
 
 	op = (struct vbx_dm_op) {
 		.op = VBX_DMOP_create_ioreq_server,
-		.u.create.handle_bufioreq = VBX_BUFIOREQ_OFF,
+		.u.create.handle_bufioreq = VBX_BUFIOREQ_ATOMIC,
 	};
 	ret = vbx_dm_op(xg->domid, &op);
 	if (ret) {
@@ -738,7 +920,7 @@ static int vbx_attach(struct virtbe_guest *g, u64 guest_id)
 	xg->id = op.u.create.id;
 	xg->created = true;
 
-	ret = vbx_ioreq_page_map(xg);
+	ret = vbx_ioreq_pages_map(xg);
 	if (ret)
 		goto err_destroy;
 
@@ -765,7 +947,7 @@ err_unbind:
 	vbx_unbind_vcpus(xg);
 err_unmap:
 	vbx_server_destroy(xg);
-	vbx_ioreq_page_unmap(xg);
+	vbx_ioreq_pages_unmap(xg);
 	goto err_free;
 err_destroy:
 	vbx_server_destroy(xg);
@@ -785,13 +967,16 @@ static void vbx_detach(struct virtbe_guest *g)
 	/* Disabled first: no new ioreqs; then the handlers are gone. */
 	vbx_server_destroy(xg);
 	vbx_unbind_vcpus(xg);
-	vbx_ioreq_page_unmap(xg);
+	vbx_ioreq_pages_unmap(xg);
 	xa_for_each(&xg->ports, port, entry)
 		vbx_close_port(xa_to_value(entry));
 	xa_destroy(&xg->ports);
 	if (atomic64_read(&xg->stat_unsupported))
 		pr_info("d%u: %lld ioreqs not served (rep, pointer or other types)\n",
 			xg->domid, atomic64_read(&xg->stat_unsupported));
+	if (atomic64_read(&xg->stat_buf_dropped))
+		pr_info("d%u: %lld buffered ioreqs dropped (no ioeventfd or kernel register took them)\n",
+			xg->domid, atomic64_read(&xg->stat_buf_dropped));
 	kfree(xg->vcpus);
 	kfree(xg);
 	g->hyp_data = NULL;
@@ -918,6 +1103,30 @@ static void vbx_release_range(struct virtbe_guest *g, bool pio, u64 addr,
 	vbx_claim(g, pio, addr, len, false);
 }
 
+/* x86: ISA IRQs; Arm: SPIs (Xen checks the domain's own limit) */
+static bool vbx_line_ok(u32 line)
+{
+	return IS_ENABLED(CONFIG_X86) ? line < 16 : line >= 32 && line < 1020;
+}
+
+/* Set an interrupt line; a dm_op does not sleep: fine in wakeups. */
+static void vbx_set_line(struct vbx_guest *xg, u32 line, bool level)
+{
+	struct vbx_dm_op op;
+
+	if (IS_ENABLED(CONFIG_X86))
+		op = (struct vbx_dm_op) {
+			.op = VBX_DMOP_set_isa_irq_level,
+			.u.isa_irq = { .isa_irq = line, .level = level },
+		};
+	else
+		op = (struct vbx_dm_op) {
+			.op = VBX_DMOP_set_irq_level,
+			.u.irq_level = { .irq = line, .level = level },
+		};
+	vbx_dm_op(xg->domid, &op);
+}
+
 static int vbx_irq_check(struct virtbe_guest *g, const struct virtbe_irq *irq)
 {
 	struct vbx_guest *xg = g->hyp_data;
@@ -926,9 +1135,10 @@ static int vbx_irq_check(struct virtbe_guest *g, const struct virtbe_irq *irq)
 
 	switch (irq->type) {
 	case VIRTBE_IRQ_EDGE:
-		return irq->irq < 16 ? 0 : -EINVAL;
+	case VIRTBE_IRQ_LEVEL:
+		return vbx_line_ok(irq->irq) ? 0 : -EINVAL;
 	case VIRTBE_IRQ_MSI:
-		return 0;
+		return IS_ENABLED(CONFIG_X86) ? 0 : -EINVAL;
 	case VIRTBE_IRQ_EVTCHN:
 		break;
 	default:
@@ -969,14 +1179,11 @@ static void vbx_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
 			notify_remote_via_evtchn(xa_to_value(entry));
 		return;
 	case VIRTBE_IRQ_EDGE:
-		/* dm_op does not sleep: fine in the wakeup callback. */
-		op = (struct vbx_dm_op) {
-			.op = VBX_DMOP_set_isa_irq_level,
-			.u.isa_irq = { .isa_irq = irq->irq, .level = 1 },
-		};
-		vbx_dm_op(xg->domid, &op);
-		op.u.isa_irq.level = 0;
-		vbx_dm_op(xg->domid, &op);
+		vbx_set_line(xg, irq->irq, true);
+		vbx_set_line(xg, irq->irq, false);
+		return;
+	case VIRTBE_IRQ_LEVEL:
+		vbx_set_line(xg, irq->irq, level);
 		return;
 	case VIRTBE_IRQ_MSI:
 		op = (struct vbx_dm_op) {
@@ -993,9 +1200,14 @@ static const struct virtbe_hyp_ops vbx_hyp_ops = {
 	.owner = THIS_MODULE,
 	.name = "xen",
 	.id = VIRTBE_HYP_XEN,
+#ifdef CONFIG_X86
 	.features = VIRTBE_HYP_F_MMIO | VIRTBE_HYP_F_PIO |
-		    VIRTBE_HYP_F_IRQ_EDGE | VIRTBE_HYP_F_IRQ_EVTCHN |
-		    VIRTBE_HYP_F_IRQ_MSI,
+		    VIRTBE_HYP_F_IRQ_EDGE | VIRTBE_HYP_F_IRQ_LEVEL |
+		    VIRTBE_HYP_F_IRQ_EVTCHN | VIRTBE_HYP_F_IRQ_MSI,
+#else
+	.features = VIRTBE_HYP_F_MMIO | VIRTBE_HYP_F_IRQ_EDGE |
+		    VIRTBE_HYP_F_IRQ_LEVEL | VIRTBE_HYP_F_IRQ_EVTCHN,
+#endif
 	.attach = vbx_attach,
 	.detach = vbx_detach,
 	.mem_map = vbx_mem_map,
