@@ -28,9 +28,10 @@
  * to place them in its own physmap, at the frames of unpopulated pages
  * (XENMEM_add_to_physmap_range, XENMEM_acquire_resource): those pages are
  * then ordinary pages to the kernel, and the core inserts them into the
- * daemon's mappings itself.  Interrupts
- * are sent on interdomain event channels (VIRTBE_IRQ_EVTCHN), on interrupt
- * lines (VIRTBE_IRQ_EDGE, VIRTBE_IRQ_LEVEL: ISA IRQs with
+ * daemon's mappings itself.
+ *
+ * Interrupts are sent on interdomain event channels (VIRTBE_IRQ_EVTCHN),
+ * on interrupt lines (VIRTBE_IRQ_EDGE, VIRTBE_IRQ_LEVEL: ISA IRQs with
  * XEN_DMOP_set_isa_irq_level on x86, SPIs with XEN_DMOP_set_irq_level on
  * Arm) or as MSIs (VIRTBE_IRQ_MSI, x86: XEN_DMOP_inject_msi).
  *
@@ -609,25 +610,29 @@ static irqreturn_t vbx_buf_event(int irq, void *dev_id)
 
 		if (!pending)
 			break;
+		if (pending > VBX_BUF_SLOTS)
+			goto bad;
 		/* The slots are read after the pointer that published them. */
 		virt_rmb();
 		w0 = READ_ONCE(pg->slots[p.read % VBX_BUF_SLOTS].w0);
 		data = READ_ONCE(pg->slots[p.read % VBX_BUF_SLOTS].data);
-		if (FIELD_GET(VBX_BUF_SIZE, w0) == 3 && pending >= 2) {
-			/* An 8-byte write: the high half is in the next slot. */
+		if (FIELD_GET(VBX_BUF_SIZE, w0) == 3) {
+			/* 8 bytes: the high half is in the next slot. */
+			if (pending < 2)
+				goto bad;
 			data |= (u64)READ_ONCE(pg->slots[(p.read + 1) %
 							 VBX_BUF_SLOTS].data)
 				<< 32;
 			n = 2;
-		} else if (FIELD_GET(VBX_BUF_SIZE, w0) == 3 ||
-			   pending > VBX_BUF_SLOTS) {
-			/* Xen never publishes these: drop, do not spin. */
-			atomic64_inc(&xg->stat_buf_dropped);
-			vbx_buf_advance(pg, pending);
-			break;
 		}
 		vbx_buf_handle(xg, w0, data);
 		vbx_buf_advance(pg, n);
+		continue;
+bad:
+		/* Xen never publishes these: drop everything, do not spin. */
+		atomic64_inc(&xg->stat_buf_dropped);
+		vbx_buf_advance(pg, pending);
+		break;
 	}
 	xen_irq_lateeoi(irq, budget == VBX_BUF_SLOTS ?
 			XEN_EOI_FLAG_SPURIOUS : 0);
@@ -750,7 +755,7 @@ static void vbx_server_destroy(struct vbx_guest *xg)
 	xg->created = false;
 }
 
-/* Release frames that vbx_frames_map() (or a partial failure of it) left. */
+/* Take foreign frames off @pages: all of them, or as far as a failed map got. */
 static void vbx_frames_unmap(struct page **pages, unsigned int nr)
 {
 	if (vbx_xlate)
@@ -802,6 +807,9 @@ static int vbx_ioreq_pages_map(struct vbx_guest *xg)
 	ret = HYPERVISOR_memory_op(XENMEM_acquire_resource, &xmar);
 	if (ret) {
 		pr_debug("d%u: acquire_resource: %d\n", xg->domid, ret);
+		/* An auto-translated caller may have got the first frame. */
+		if (vbx_xlate)
+			vbx_physmap_remove(xg->pages, ARRAY_SIZE(xg->pages));
 		goto err_free;
 	}
 	if (!vbx_xlate) {
