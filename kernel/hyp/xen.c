@@ -420,19 +420,50 @@ static void vbx_direct_unmap(struct page **pages, unsigned int nr)
 
 /* ---- Foreign frames in our physmap (auto-translated dom0) ---- */
 
-/* Take the frames of @pages out of our physmap; frames not placed fail. */
+/*
+ * Take the frames of @pages out of our physmap; frames not placed fail,
+ * which is fine.  Xen removes one frame a call: the calls go in multicalls
+ * of VBX_RM_BATCH, one exit to Xen each (a whole guest is thousands of
+ * frames), or one by one if that is refused or memory is short.
+ */
+#define VBX_RM_BATCH	64
+
 static void vbx_physmap_remove(struct page **pages, unsigned int nr)
 {
-	unsigned int i;
+	struct {
+		struct multicall_entry mc[VBX_RM_BATCH];
+		struct xen_remove_from_physmap xrp[VBX_RM_BATCH];
+	} *b = kmalloc(sizeof(*b), GFP_KERNEL);
+	unsigned int i = 0, k;
 
-	for (i = 0; i < nr; i++) {
+	while (b && i < nr) {
+		unsigned int n = min_t(unsigned int, nr - i, VBX_RM_BATCH);
+
+		for (k = 0; k < n; k++) {
+			b->xrp[k] = (struct xen_remove_from_physmap) {
+				.domid = DOMID_SELF,
+				.gpfn = page_to_xen_pfn(pages[i + k]),
+			};
+			b->mc[k] = (struct multicall_entry) {
+				.op = __HYPERVISOR_memory_op,
+				.args = { XENMEM_remove_from_physmap,
+					  (xen_ulong_t)&b->xrp[k] },
+			};
+		}
+		if (HYPERVISOR_multicall(b->mc, n))
+			break;
+		i += n;
+		cond_resched();
+	}
+	kfree(b);
+	for (; i < nr; i++) {
 		struct xen_remove_from_physmap xrp = {
 			.domid = DOMID_SELF,
 			.gpfn = page_to_xen_pfn(pages[i]),
 		};
 
 		HYPERVISOR_memory_op(XENMEM_remove_from_physmap, &xrp);
-		if (!(i % VBX_MAP_BATCH))
+		if (!(i % VBX_RM_BATCH))
 			cond_resched();
 	}
 }
