@@ -2,10 +2,12 @@
 # virtbe top-level Makefile (the kernel side is built by Kbuild + kernel/).
 #
 #   make deps                    install the Debian packages needed (root)
-#   make modules [KVER=6.1|6.12|debug]  build virtbe*.ko against that lane's
-#                                headers (debug: the debug kernel's tree, built
-#                                and cached by scripts/debug-kernel.sh; the
-#                                modules get -g) in build/<lane>/src (copies of
+#   make modules [KVER=6.1|6.12|debug|arm64]  build virtbe*.ko against that
+#                                lane's headers (debug: the debug kernel's tree,
+#                                built and cached by scripts/debug-kernel.sh;
+#                                the modules get -g; arm64: Debian's 6.1 arm64
+#                                headers, cross-built with aarch64-linux-gnu-)
+#                                in build/<lane>/src (copies of
 #                                Kbuild, kernel/, uapi/); the .ko land in
 #                                build/<lane>/ko
 #   make lib                     build lib/ (libvirtbe)
@@ -72,7 +74,7 @@ modules:
 		-o -name Makefile \) 2>/dev/null) | while read -r f; do \
 		[ -e "$$f" ] || { echo "  RM      $$d/$$f"; rm -f "$$d/$$f"; }; done; \
 	echo "  MODULES $(KVER) ($$KREL) in $$d"; \
-	$(MAKE) --no-print-directory -C $$KDIR M=$$d W=1 $(if $(filter debug,$(KVER)),KCFLAGS=-g) modules 2>&1 | tee $(B)/$(KVER)/modules.log; \
+	$(MAKE) --no-print-directory -C $$KDIR M=$$d W=1 $${KCROSS:+CROSS_COMPILE=$$KCROSS} $(if $(filter debug,$(KVER)),KCFLAGS=-g) modules 2>&1 | tee $(B)/$(KVER)/modules.log; \
 	if grep -i 'warning:' $(B)/$(KVER)/modules.log >/dev/null; then \
 		echo "modules: $(KVER): the build printed warnings (see above); failing"; exit 1; fi; \
 	rm -f $(B)/$(KVER)/ko/*.ko; \

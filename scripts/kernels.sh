@@ -10,8 +10,13 @@
 #               downloaded with its -common and linux-kbuild packages
 #         debug a KASAN/lockdep/kmemleak kernel built from linux-source-6.1
 #               by scripts/debug-kernel.sh (cached; KDIR is the built tree)
+#         arm64 Debian's 6.1 arm64 kernel (linux-image-arm64), its headers
+#               and -common from the arm64 archive (scripts/apt-foreign.sh),
+#               and the host's linux-kbuild-6.1 of the same version: modules
+#               are cross-built with CROSS_COMPILE=aarch64-linux-gnu-
 # Prints shell assignments (eval "$(scripts/kernels.sh 6.1)"):
-#   KVER KREL KDIR VMLINUZ MODDIR KCACHE
+#   KVER KREL KDIR VMLINUZ MODDIR KCACHE KCROSS
+# (KCROSS: the CROSS_COMPILE prefix to build modules with; empty but for arm64)
 # or, given VAR, just that value.  Progress goes to stderr.
 set -euo pipefail
 
@@ -59,7 +64,9 @@ download() {
 	fi
 }
 
-case $lane in 6.1|6.12) ;; *) die "unknown lane '$lane' (6.1, 6.12 or debug)" ;; esac
+case $lane in 6.1|6.12|arm64) ;; *) die "unknown lane '$lane' (6.1, 6.12, arm64 or debug)" ;; esac
+cross=
+[ "$lane" != arm64 ] || cross=aarch64-linux-gnu-
 
 if [ "$lane" = 6.1 ]; then
 	# The image must be exactly the build the installed headers describe
@@ -75,7 +82,7 @@ if [ "$lane" = 6.1 ]; then
 else
 	# apt-cache takes ~1 s a call here: reuse the last resolution while
 	# apt's package lists have not changed since.
-	memo=$cache/kernels/.resolved-6.12
+	memo=$cache/kernels/.resolved-$lane
 	if [ -f "$memo" ] && [ -z "$(find /var/lib/apt/lists -maxdepth 1 -newer "$memo" -name '*Packages*' 2>/dev/null)" ]; then
 		. "$memo"
 		if [ -f "$cache/kernels/${krel}_$ver/.complete" ]; then
@@ -96,9 +103,27 @@ if [ "$lane" = 6.12 ] && [ -z "${resolved:-}" ]; then
 	kbver=$(candidate "$kbuild")
 	debs=("linux-image-$krel=$ver" "$hdr=$ver" "$common=$ver" "$kbuild=$kbver")
 fi
+if [ "$lane" = arm64 ] && [ -z "${resolved:-}" ]; then
+	. "$(dirname "$0")/apt-foreign.sh"
+	mver=$(fapt_version arm64 linux-image-arm64)
+	[ -n "$mver" ] || die "linux-image-arm64 not found in the arm64 archive"
+	img=$(fapt_cache arm64 show "linux-image-arm64=$mver" | sed -n 's/^Depends: //p' |
+		head -n1 | tr ',|' '\n\n' | sed 's/^ *//; s/ .*//' |
+		grep -E -m1 '^linux-image-6\.1.*-arm64$' || true)
+	[ -n "$img" ] || die "cannot resolve the image linux-image-arm64 depends on"
+	krel=${img#linux-image-}
+	ver=$(fapt_version arm64 "$img")
+	hdr=linux-headers-$krel
+	common=$(fapt_cache arm64 show "$hdr=$ver" | sed -n 's/^Depends: //p' | head -n1 |
+		tr ',|' '\n\n' | sed 's/^ *//; s/ .*//' | grep -E -m1 '^linux-headers-.*-common$' || true)
+	[ -n "$common" ] || die "cannot resolve the -common package of $hdr"
+	# the build tools (fixdep, modpost) run on the host: amd64's kbuild
+	kbuild=linux-kbuild-${krel%%.0-*}
+	debs=("$img=$ver" "$hdr=$ver" "$common=$ver")
+fi
 
 dir=$cache/kernels/${krel}_$ver
-if [ "$lane" = 6.12 ]; then kdir=$dir/root/usr/src/$hdr; fi
+if [ "$lane" != 6.1 ]; then kdir=$dir/root/usr/src/$hdr; fi
 vmlinuz=$dir/root/boot/vmlinuz-$krel
 moddir=$dir/root/lib/modules/$krel
 
@@ -110,7 +135,11 @@ if [ ! -f "$dir/.complete" ]; then
 		log "fetching ${debs[*]}"
 		rm -rf "$dir"
 		mkdir -p "$dir/debs" "$dir/root"
-		if ! download "$dir/debs" "${debs[@]}"; then
+		if [ "$lane" = arm64 ]; then
+			(cd "$dir/debs" && fapt_get arm64 download -q "${debs[@]}" >&2) &&
+				download "$dir/debs" "$kbuild=$ver" ||
+				{ rm -rf "$dir"; die "cannot download ${debs[*]} $kbuild=$ver"; }
+		elif ! download "$dir/debs" "${debs[@]}"; then
 			rm -rf "$dir"
 			[ "$lane" = 6.12 ] || die "cannot download ${debs[*]}: the mirror may have moved to a newer 6.1 ABI; upgrade the headers (apt-get update && apt-get install linux-headers-amd64) and retry"
 			die "cannot download ${debs[*]}"
@@ -118,7 +147,7 @@ if [ ! -f "$dir/.complete" ]; then
 		for d in "$dir"/debs/*.deb; do
 			dpkg -x "$d" "$dir/root"
 		done
-		if [ "$lane" = 6.12 ]; then
+		if [ "$lane" != 6.1 ]; then
 			# The arch Makefile includes the -common one by absolute path.
 			sed -i "s|^include /usr/src/|include $dir/root/usr/src/|" "$kdir/Makefile"
 			grep -q "^include $dir/root/usr/src/.*-common/Makefile" "$kdir/Makefile" ||
@@ -133,7 +162,7 @@ if [ ! -f "$dir/.complete" ]; then
 	fi
 	exec 9>&-
 fi
-if [ "$lane" = 6.12 ] && [ -z "${resolved:-}" ]; then
+if [ "$lane" != 6.1 ] && [ -z "${resolved:-}" ]; then
 	printf "hdr='%s'\nver='%s'\nkrel='%s'\n" "$hdr" "$ver" "$krel" >"$memo"
 fi
 
@@ -141,9 +170,10 @@ if [ -n "$want" ]; then
 	case $want in
 	KVER) echo "$lane" ;; KREL) echo "$krel" ;; KDIR) echo "$kdir" ;;
 	VMLINUZ) echo "$vmlinuz" ;; MODDIR) echo "$moddir" ;; KCACHE) echo "$dir" ;;
+	KCROSS) echo "$cross" ;;
 	*) die "unknown variable $want" ;;
 	esac
 	exit 0
 fi
-printf "KVER='%s'\nKREL='%s'\nKDIR='%s'\nVMLINUZ='%s'\nMODDIR='%s'\nKCACHE='%s'\n" \
-	"$lane" "$krel" "$kdir" "$vmlinuz" "$moddir" "$dir"
+printf "KVER='%s'\nKREL='%s'\nKDIR='%s'\nVMLINUZ='%s'\nMODDIR='%s'\nKCACHE='%s'\nKCROSS='%s'\n" \
+	"$lane" "$krel" "$kdir" "$vmlinuz" "$moddir" "$dir" "$cross"
