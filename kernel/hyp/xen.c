@@ -61,7 +61,6 @@
 #include <xen/xen.h>
 
 #include <asm/xen/hypercall.h>
-#include <asm/xen/page.h>
 
 /* Kbuild defines it when the kernel has the ioreq layout (6.7+). */
 #ifdef VBX_HAVE_KERNEL_IOREQ
@@ -402,9 +401,6 @@ static void vbx_direct_unmap(struct page **pages, unsigned int nr)
 	vbx_tlb_flush_all();
 }
 #else /* !CONFIG_XEN_PV: every dom0 is auto-translated */
-#define MMU_NORMAL_PT_UPDATE		0
-#define MMU_PT_UPDATE_NO_TRANSLATE	0
-
 static int vbx_direct_map(struct page **pages, const xen_pfn_t *frames,
 			  unsigned int nr, unsigned int cmd, domid_t domid,
 			  unsigned int *done)
