@@ -11,9 +11,26 @@
 # benchmark (vbe-xen-bench; its numbers are "# xen ..." comment lines).
 # virtbe_dom0=pvh (scripts/xen-lane.sh --dom0 pvh) says dom0 must be PVH,
 # i.e. auto-translated.
+#
+# virtbe_arch=arm64 (scripts/xen-lane.sh --arch arm64): the domU's device is
+# xl's own: a "specification=virtio" disk, for which xl writes a DT
+# virtio,mmio node (base and SPI in the backend's xenstore directory) and
+# waits for the standalone backend to reach InitWait, which this script
+# writes for it.  The interrupt is an edge on that SPI (XEN_DMOP_set_irq_level);
+# the negative control is the domU's read of MagicValue aborting (Xen has
+# no IOREQ server for the range, and Arm injects a data abort).
 M='### VIRTBE'
-BASE=0xfe000000
-MEM=0:0x8000000
+ARCH=${virtbe_arch:-amd64}
+if [ "$ARCH" = arm64 ]; then
+	MEM=0x40000000:0x8000000	# GUEST_RAM0_BASE, memory = 128
+	DISK=/dev/loop0
+	NEGATIVE="the domU's read of MagicValue aborts"
+else
+	BASE=0xfe000000
+	MEM=0:0x8000000
+	DISK=/tmp/disk.img
+	NEGATIVE="the domU reads 0xffffffff and virtio_mmio refuses the device"
+fi
 LOG=/var/log/xen/console/guest-vbe.log
 PAT='BUG:|WARNING:|Oops|INFO: possible|INFO: task .* blocked|lockdep|KASAN|UBSAN|general protection|kernel BUG|detected stall'
 n=0
@@ -36,8 +53,8 @@ wait_for() {
 guest_said() { grep -q "VBE-GUEST $1" $LOG 2>/dev/null; }
 domain_exists() { xl list 2>/dev/null | grep -q '^vbe '; }
 start_backend() {	# start_backend LOGFILE
-	vbe-blk --hyp xen --guest "$domid" --base $BASE --irq "$port" \
-		--irq-type evtchn --file /tmp/disk.img --mem $MEM >"$1" 2>&1 &
+	vbe-blk --hyp xen --guest "$domid" --base $BASE --irq "$irq" \
+		--irq-type $irqtype --file $DISK --mem $MEM >"$1" 2>&1 &
 	bpid=$!
 }
 
@@ -63,13 +80,32 @@ name = "vbe"
 type = "pvh"
 kernel = "/xen/vmlinuz"
 ramdisk = "/xen/domu.cpio.gz"
-extra = "console=hvc0 quiet loglevel=4$([ $bench = 1 ] && echo ' virtbe_bench=1')"
+extra = "console=hvc0 quiet loglevel=4$([ $bench = 1 ] && echo ' virtbe_bench=1')$([ $ARCH = arm64 ] && echo ' virtbe_dev=dt')"
 memory = 128
 vcpus = 2
 on_crash = "destroy"
 CFG
-ta=$(now)
-if xl create /tmp/vbe.cfg >/tmp/xl-create.log 2>&1; then
+if [ $ARCH = arm64 ]; then
+	# xl's standalone virtio backend must name a block device
+	losetup $DISK /tmp/disk.img
+	echo "disk = [ \"backendtype=standalone,specification=virtio,vdev=xvda,target=$DISK\" ]" >>/tmp/vbe.cfg
+fi
+# what a standalone backend does for xl: InitWait, once xl wrote the
+# backend directory (xl create waits for it, 10 s at most)
+VD=/local/domain/0/backend/virtio_disk
+be=
+be_waiting() {
+	d=$(xenstore-list $VD 2>/dev/null | head -n1)
+	[ -n "$d" ] && be=$VD/$d/51712 &&
+		[ "$(xenstore-read $be/state 2>/dev/null)" = 1 ]
+}
+ta=$(now) domid=
+xl create /tmp/vbe.cfg >/tmp/xl-create.log 2>&1 &
+xpid=$!
+if [ $ARCH = arm64 ]; then
+	wait_for 30 be_waiting && xenstore-write $be/state 2
+fi
+if wait $xpid; then
 	domid=$(xl domid vbe)
 	xenstore-write /local/domain/$domid/data/virtbe-go 1
 	ok "PVH domU created (domid $domid)"
@@ -78,21 +114,31 @@ else
 	sed 's/^/# /' /tmp/xl-create.log
 fi
 
-port=
-wait_for 120 guest_said "test module" &&
-	port=$(xenstore-read /local/domain/$domid/data/virtbe-port 2>/dev/null)
-note "domU event channel port: '$port' ($(now)s; domU up after $(echo "$ta $(now)" | awk '{print $2 - $1}')s)"
+irq=
+if [ $ARCH = arm64 ]; then
+	# xl chose the device's place and SPI (GIC interrupt id)
+	[ -n "$be" ] && BASE=$(printf 0x%x "$(xenstore-read $be/base 2>/dev/null)") &&
+		irq=$(xenstore-read $be/irq 2>/dev/null)
+	irqtype=edge
+	[ -z "$domid" ] || wait_for 120 guest_said "booted"
+	note "virtio-mmio device at '$BASE', SPI '$irq' ($(now)s; domU up after $(echo "$ta $(now)" | awk '{print $2 - $1}')s)"
+else
+	wait_for 120 guest_said "test module" &&
+		irq=$(xenstore-read /local/domain/$domid/data/virtbe-port 2>/dev/null)
+	irqtype=evtchn
+	note "domU event channel port: '$irq' ($(now)s; domU up after $(echo "$ta $(now)" | awk '{print $2 - $1}')s)"
+fi
 if wait_for 20 guest_said "NEGATIVE" && guest_said "NEGATIVE OK" &&
 	! guest_said "NEGATIVE FAIL"; then
-	ok "negative control: no backend, the domU reads 0xffffffff and virtio_mmio refuses the device"
+	ok "negative control: no backend, $NEGATIVE"
 else
-	nok "negative control: no backend, the domU reads 0xffffffff and virtio_mmio refuses the device"
+	nok "negative control: no backend, $NEGATIVE"
 fi
 grep "VBE-GUEST NEGATIVE" $LOG | sed 's/^/# /'
 
 start_backend /tmp/vbe-blk.1.log
 attached() { dmesg | grep -q "virtbe_xen: d$domid: ioreq server"; }
-if [ -n "$port" ] && wait_for 15 attached && sleep 1 && kill -0 $bpid 2>/dev/null; then
+if [ -n "$irq" ] && wait_for 15 attached && sleep 1 && kill -0 $bpid 2>/dev/null; then
 	ok "vbe-blk attached: IOREQ server created, ranges claimed, memory mapped"
 else
 	nok "vbe-blk attached: IOREQ server created, ranges claimed, memory mapped"
