@@ -85,7 +85,16 @@
 #define VBX_DMOP_no_gfns			BIT(0)
 #define VBX_DMOP_IO_RANGE_PORT			0
 #define VBX_DMOP_IO_RANGE_MEMORY		1
+#define VBX_BUFIOREQ_OFF			0
 #define VBX_BUFIOREQ_ATOMIC			2
+
+/*
+ * Xen has buffered ioreqs on x86 only: elsewhere (Arm) ioreq_server_create
+ * refuses any handle_bufioreq but OFF, and the server has no frame 0.
+ */
+#define VBX_HAVE_BUF		IS_ENABLED(CONFIG_X86)
+/* the first of the server's frames (struct vbx_guest.pages) we map */
+#define VBX_FIRST_PAGE		(VBX_HAVE_BUF ? 0 : 1)
 
 /**
  * struct vbx_dm_op - struct xen_dm_op: one device-model operation
@@ -270,9 +279,10 @@ struct vbx_vcpu {
  * @domid: the Xen domain
  * @id: IOREQ server id
  * @created: the IOREQ server exists
- * @pages: backing of the server's pages, mapped when @pages[0] is set:
- *	the buffered ring, then the synchronous slots
- * @buf: the buffered ring (@pages[0])
+ * @pages: backing of the server's pages, mapped when @pages[1] is set:
+ *	the buffered ring (x86 only: unused elsewhere), then the
+ *	synchronous slots
+ * @buf: the buffered ring (@pages[0]), or NULL
  * @buf_irq: Linux irq of our end of the ring's event channel, or -1
  * @vcpus: one per vCPU
  * @nr_vcpus: entries in @vcpus
@@ -793,23 +803,29 @@ static void vbx_frames_unmap(struct page **pages, unsigned int nr)
 
 static void vbx_ioreq_pages_unmap(struct vbx_guest *xg)
 {
-	if (!xg->pages[0])
+	struct page **pages = xg->pages + VBX_FIRST_PAGE;
+	unsigned int nr = ARRAY_SIZE(xg->pages) - VBX_FIRST_PAGE;
+
+	if (!pages[0])
 		return;
-	vbx_frames_unmap(xg->pages, ARRAY_SIZE(xg->pages));
-	xen_free_unpopulated_pages(ARRAY_SIZE(xg->pages), xg->pages);
+	vbx_frames_unmap(pages, nr);
+	xen_free_unpopulated_pages(nr, pages);
 	memset(xg->pages, 0, sizeof(xg->pages));
 	xg->buf = NULL;
 }
 
-/* The buffered ring (frame 0) and the synchronous slots (frame 1). */
+/* The buffered ring (frame 0, x86 only) and the synchronous slots (frame 1). */
 static int vbx_ioreq_pages_map(struct vbx_guest *xg)
 {
+	struct page **pages = xg->pages + VBX_FIRST_PAGE;
+	unsigned int nr = ARRAY_SIZE(xg->pages) - VBX_FIRST_PAGE;
 	struct xen_mem_acquire_resource xmar = {
 		.domid = xg->domid,
 		.type = XENMEM_resource_ioreq_server,
 		.id = xg->id,
-		.nr_frames = ARRAY_SIZE(xg->pages),
-		.frame = XENMEM_resource_ioreq_server_frame_bufioreq,
+		.nr_frames = nr,
+		.frame = XENMEM_resource_ioreq_server_frame_bufioreq +
+			 VBX_FIRST_PAGE,
 	};
 	xen_pfn_t frames[ARRAY_SIZE(xg->pages)];
 	unsigned int i, done;
@@ -819,7 +835,7 @@ static int vbx_ioreq_pages_map(struct vbx_guest *xg)
 	BUILD_BUG_ON(XENMEM_resource_ioreq_server_frame_ioreq(0) !=
 		     XENMEM_resource_ioreq_server_frame_bufioreq + 1);
 	BUILD_BUG_ON(sizeof(struct vbx_buf_page) > XEN_PAGE_SIZE);
-	ret = xen_alloc_unpopulated_pages(ARRAY_SIZE(xg->pages), xg->pages);
+	ret = xen_alloc_unpopulated_pages(nr, pages);
 	if (ret) {
 		memset(xg->pages, 0, sizeof(xg->pages));
 		return ret;
@@ -828,35 +844,35 @@ static int vbx_ioreq_pages_map(struct vbx_guest *xg)
 	 * An auto-translated caller names the frames where Xen places the
 	 * pages; a PV caller gets the machine frames back.
 	 */
-	for (i = 0; i < ARRAY_SIZE(frames); i++)
-		frames[i] = vbx_xlate ? page_to_xen_pfn(xg->pages[i]) : 0;
+	for (i = 0; i < nr; i++)
+		frames[i] = vbx_xlate ? page_to_xen_pfn(pages[i]) : 0;
 	set_xen_guest_handle(xmar.frame_list, frames);
 	ret = HYPERVISOR_memory_op(XENMEM_acquire_resource, &xmar);
 	if (ret) {
 		pr_debug("d%u: acquire_resource: %d\n", xg->domid, ret);
 		/* An auto-translated caller may have got the first frame. */
 		if (vbx_xlate)
-			vbx_physmap_remove(xg->pages, ARRAY_SIZE(xg->pages));
+			vbx_physmap_remove(pages, nr);
 		goto err_free;
 	}
 	if (!vbx_xlate) {
 		/* Xen says who owns the machine frames. */
 		owner = xmar.flags & XENMEM_rsrc_acq_caller_owned ?
 			DOMID_SELF : xg->domid;
-		ret = vbx_direct_map(xg->pages, frames, ARRAY_SIZE(frames),
+		ret = vbx_direct_map(pages, frames, nr,
 				     MMU_PT_UPDATE_NO_TRANSLATE, owner, &done);
 		if (ret) {
 			pr_debug("d%u: mapping the ioreq pages: %d\n",
 				 xg->domid, ret);
-			vbx_direct_unmap(xg->pages, done);
+			vbx_direct_unmap(pages, done);
 			goto err_free;
 		}
 	}
-	xg->buf = page_address(xg->pages[0]);
+	xg->buf = VBX_HAVE_BUF ? page_address(xg->pages[0]) : NULL;
 	return 0;
 
 err_free:
-	xen_free_unpopulated_pages(ARRAY_SIZE(xg->pages), xg->pages);
+	xen_free_unpopulated_pages(nr, pages);
 	memset(xg->pages, 0, sizeof(xg->pages));
 	return ret;
 }
@@ -872,20 +888,23 @@ static int vbx_bind_vcpus(struct vbx_guest *xg)
 	u32 i;
 	int ret;
 
-	/* The buffered ring's channel, for the whole domain */
-	ret = vbx_dm_op(xg->domid, &op);
-	if (ret)
-		return ret;
-	ret = vbx_bind_interdomain(xg->domid, op.u.info.bufioreq_port, &local);
-	if (ret)
-		return ret;
-	ret = bind_evtchn_to_irqhandler_lateeoi(local, vbx_buf_event, 0,
-						"virtbe-xen-buf", xg);
-	if (ret < 0) {
-		vbx_close_port(local);
-		return ret;
+	/* The buffered ring's channel, for the whole domain (x86 only) */
+	if (VBX_HAVE_BUF) {
+		ret = vbx_dm_op(xg->domid, &op);
+		if (ret)
+			return ret;
+		ret = vbx_bind_interdomain(xg->domid, op.u.info.bufioreq_port,
+					   &local);
+		if (ret)
+			return ret;
+		ret = bind_evtchn_to_irqhandler_lateeoi(local, vbx_buf_event, 0,
+							"virtbe-xen-buf", xg);
+		if (ret < 0) {
+			vbx_close_port(local);
+			return ret;
+		}
+		xg->buf_irq = ret;
 	}
-	xg->buf_irq = ret;
 
 	for (i = 0; i < xg->nr_vcpus; i++) {
 		struct vbx_vcpu *v = &xg->vcpus[i];
@@ -945,7 +964,8 @@ static int vbx_attach(struct virtbe_guest *g, u64 guest_id)
 
 	op = (struct vbx_dm_op) {
 		.op = VBX_DMOP_create_ioreq_server,
-		.u.create.handle_bufioreq = VBX_BUFIOREQ_ATOMIC,
+		.u.create.handle_bufioreq = VBX_HAVE_BUF ? VBX_BUFIOREQ_ATOMIC :
+							  VBX_BUFIOREQ_OFF,
 	};
 	ret = vbx_dm_op(xg->domid, &op);
 	if (ret) {
