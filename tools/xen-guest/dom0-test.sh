@@ -152,7 +152,7 @@ else
 	nok "end to end: Linux's virtio_mmio + virtio_blk in the domU wrote and read back 1 MiB through vbe-blk in dom0"
 	sed 's/^/# vbe-blk: /' /tmp/vbe-blk.1.log | tail -20
 fi
-grep -E "VBE-GUEST (disk|PATTERN)" $LOG | sed 's/^/# /'
+grep -E "VBE-GUEST (disk|PATTERN|irq)" $LOG | sed 's/^/# /'
 
 yes VIRTBE-XEN-PATTERN-0123456789 | head -c 1048576 >/tmp/pattern
 if dd if=/tmp/disk.img bs=65536 count=16 2>/dev/null | cmp -s - /tmp/pattern; then

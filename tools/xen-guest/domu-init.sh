@@ -88,6 +88,8 @@ if [ -b /dev/vda ]; then
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	if cmp -s /tmp/pattern /tmp/readback; then
 		say "PATTERN OK (1 MiB written and read back, ${t0}s..${t1}s)"
+		# the device's interrupt line, and how often it fired
+		say "irq $(grep -E 'virtio|vbe' /proc/interrupts | tr -s ' ' | head -n1)"
 	else
 		say "PATTERN FAIL"
 	fi
