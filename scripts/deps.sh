@@ -14,6 +14,11 @@ pkgs=(
 	sparse dwarves			# dwarves: pahole, needed by the 6.12 headers
 	cpio xz-utils pkg-config kmod
 	flex bison bc libelf-dev libssl-dev	# the debug lane's kernel build
+	# the xen-arm64 lane: the cross compiler (modules: gcc-12 as Debian's
+	# arm64 headers say; the static vbe-blk: libc.a), dpkg-source and python3
+	# for Xen rebuilt from its source package (flex, bison above)
+	qemu-system-arm gcc-aarch64-linux-gnu gcc-12-aarch64-linux-gnu
+	libc6-dev-arm64-cross dpkg-dev python3
 )
 # util-linux (flock) and coreutils (timeout) are Essential: always present.
 
