@@ -211,8 +211,10 @@ fi
 # ---- the domain destroyed while a backend is attached
 start_backend /tmp/vbe-blk.2.log
 sleep 3
+tx=$(now)
 xl destroy vbe
 td=$(now)
+note "xl destroy took $(echo "$tx $td" | awk '{print $2 - $1}')s"
 if wait_for 15 sh -c "! kill -0 $bpid 2>/dev/null"; then
 	wait $bpid
 	rc=$?
