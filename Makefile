@@ -20,7 +20,8 @@
 #                                lane: KASAN, lockdep, kmemleak, fault
 #                                injection (make check LANES=debug alone).
 #                                xen / xen-pvh: Xen 4.17 with a PV / PVH
-#                                (auto-translated) dom0 (scripts/xen-lane.sh)
+#                                (auto-translated) dom0 (scripts/xen-lane.sh);
+#                                xen-arm64 (not default): the same on arm64
 #   make debug-kernel            build (or find cached) the debug lane's kernel
 #   make demo                    the Xen demo: Xen 4.17 under QEMU, vbe-blk in
 #                                dom0 serving a domU's own virtio-blk driver
