@@ -102,8 +102,14 @@ be_waiting() {
 ta=$(now) domid=
 xl create /tmp/vbe.cfg >/tmp/xl-create.log 2>&1 &
 xpid=$!
-if [ $ARCH = arm64 ]; then
-	wait_for 30 be_waiting && xenstore-write $be/state 2
+if [ $ARCH = arm64 ] && wait_for 30 be_waiting; then
+	xenstore-write $be/state 2
+	# and, when xl destroys the domain, Closing (5) -> Closed (6):
+	# unanswered, libxl waits 10 s and logs "unable to remove device"
+	(while st=$(xenstore-read $be/state 2>/dev/null); do
+		[ "$st" = 5 ] && { xenstore-write $be/state 6; break; }
+		sleep 0.2
+	done) &
 fi
 if wait $xpid; then
 	domid=$(xl domid vbe)
