@@ -1,7 +1,9 @@
 #!/bin/bash
 # Install, as root, the Debian 12 packages virtbe's build and tests need.
 # Idempotent: a machine that has everything returns at once (no apt-get
-# update, no network).  Usage: scripts/deps.sh [--check]
+# update, no network).  Usage: scripts/deps.sh [--arm64] [--check]
+#   --arm64   also what the xen-arm64 lane needs (scripts/xen-lane.sh
+#             --arch arm64 asks for it; the default lanes do not)
 #   --check   only report what is missing (exit 1 if anything is)
 set -euo pipefail
 
@@ -14,12 +16,20 @@ pkgs=(
 	sparse dwarves			# dwarves: pahole, needed by the 6.12 headers
 	cpio xz-utils pkg-config kmod
 	flex bison bc libelf-dev libssl-dev	# the debug lane's kernel build
-	# the xen-arm64 lane: the cross compiler (modules: gcc-12 as Debian's
-	# arm64 headers say; the static vbe-blk: libc.a), dpkg-source and python3
-	# for Xen rebuilt from its source package (flex, bison above)
-	qemu-system-arm gcc-aarch64-linux-gnu gcc-12-aarch64-linux-gnu
-	libc6-dev-arm64-cross dpkg-dev python3
 )
+# the xen-arm64 lane: the cross compiler (modules: gcc-12 as Debian's arm64
+# headers say; the static vbe-blk: libc.a), dpkg-source and python3 for Xen
+# rebuilt from its source package (flex, bison above)
+arm64_pkgs=(qemu-system-arm gcc-aarch64-linux-gnu gcc-12-aarch64-linux-gnu
+	libc6-dev-arm64-cross dpkg-dev python3)
+check=0
+for a in "$@"; do
+	case $a in
+	--arm64) pkgs+=("${arm64_pkgs[@]}") ;;
+	--check) check=1 ;;
+	*) echo "deps.sh: unknown argument $a" >&2; exit 2 ;;
+	esac
+done
 # util-linux (flock) and coreutils (timeout) are Essential: always present.
 
 missing=()
@@ -33,7 +43,7 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
 fi
-if [ "${1:-}" = --check ]; then
+if [ $check = 1 ]; then
 	echo "deps.sh: missing: ${missing[*]}" >&2
 	exit 1
 fi

@@ -66,7 +66,10 @@ download() {
 
 case $lane in 6.1|6.12|arm64) ;; *) die "unknown lane '$lane' (6.1, 6.12, arm64 or debug)" ;; esac
 cross=
-[ "$lane" != arm64 ] || cross=aarch64-linux-gnu-
+if [ "$lane" = arm64 ]; then
+	cross=aarch64-linux-gnu-
+	"$(dirname "$0")/deps.sh" --arm64 >&2	# the cross compiler: not in the default set
+fi
 
 if [ "$lane" = 6.1 ]; then
 	# The image must be exactly the build the installed headers describe

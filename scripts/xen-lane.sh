@@ -69,6 +69,7 @@ esac
 case $arch in
 amd64) triplet=x86_64-linux-gnu klane=6.1 cross= ;;
 arm64) triplet=aarch64-linux-gnu klane=arm64 cross=aarch64-linux-gnu-
+	"$here/deps.sh" --arm64 >&2
 	. "$here/apt-foreign.sh" ;;
 esac
 
