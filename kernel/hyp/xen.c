@@ -1298,7 +1298,14 @@ static int __init vbx_init(void)
 			PAGE_SIZE);
 		return -ENODEV;
 	}
-	vbx_wq = alloc_workqueue("virtbe_xen", 0, 0);
+	/*
+	 * Unbound: the watch must not wait for the CPU it last ran on.  An
+	 * Arm dom0 does not preempt a hypercall, and xl's destroy of the
+	 * guest is one, which Xen keeps busy until we drop our mappings of
+	 * the guest's memory: a per-CPU item queued there would only run
+	 * once the destroy is over (minutes, an RCU stall meanwhile).
+	 */
+	vbx_wq = alloc_workqueue("virtbe_xen", WQ_UNBOUND, 0);
 	if (!vbx_wq)
 		return -ENOMEM;
 	ret = virtbe_hyp_register(&vbx_hyp_ops);
