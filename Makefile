@@ -13,14 +13,15 @@
 #   make lib                     build lib/ (libvirtbe)
 #   make selftests               static kselftest binaries -> build/selftests,
 #                                bench/*.c -> build/bench, tools/*/ (if any)
-#   make check [LANES="6.1 6.12 debug xen xen-pvh"]  host tests, then per
-#                                lane: modules,
+#   make check [LANES="6.1 6.12 debug xen xen-pvh xen-6.12"]  host tests,
+#                                then per lane: modules,
 #                                selftests, run in QEMU; ends with one line
 #                                "N passed, N failed, N skipped".  The debug
 #                                lane: KASAN, lockdep, kmemleak, fault
 #                                injection (make check LANES=debug alone).
 #                                xen / xen-pvh: Xen 4.17 with a PV / PVH
 #                                (auto-translated) dom0 (scripts/xen-lane.sh);
+#                                xen-6.12: a PV dom0 running Debian's 6.12;
 #                                xen-arm64 (not default): the same on arm64
 #   make debug-kernel            build (or find cached) the debug lane's kernel
 #   make demo                    the Xen demo: Xen 4.17 under QEMU, vbe-blk in
@@ -36,7 +37,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
 KVER ?= 6.1
-LANES ?= 6.1 6.12 debug xen xen-pvh
+LANES ?= 6.1 6.12 debug xen xen-pvh xen-6.12
 BENCH_LANE ?= 6.1
 DEMO_LANE ?= 6.1
 DEMO_CMD ?= /tools/demo/run-demo.sh

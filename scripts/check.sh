@@ -1,20 +1,21 @@
 #!/bin/bash
 # The whole test suite (`make check`): host tests of lib/ (and of tools/*/
 # that have a check target), then for each lane
-# (LANES, default "6.1 6.12 debug xen xen-pvh"): build the modules, build the selftests,
+# (LANES, default "6.1 6.12 debug xen xen-pvh xen-6.12"): build the modules, build the selftests,
 # run them in QEMU.  The debug lane's kernel (KASAN, lockdep, kmemleak, fault
 # injection) is built from linux-source-6.1 the first time (~10 min, then
 # cached: scripts/debug-kernel.sh).  A lane that does not build counts as one
 # failure and the others still run.  The last line printed is exactly
 #   N passed, N failed, N skipped
-# The xen and xen-pvh lanes boot Xen 4.17 with a dom0 (PV; PVH, i.e.
-# auto-translated) and a domU instead (scripts/xen-lane.sh, ~1.5 min each);
+# The xen, xen-pvh and xen-6.12 lanes boot Xen 4.17 with a dom0 (PV; PVH,
+# i.e. auto-translated; PV running 6.12) and a domU instead
+# (scripts/xen-lane.sh, ~1.5 min each);
 # so does xen-arm64 (qemu-system-aarch64), not in the default LANES yet.
 # summed over everything; the exit status is non-zero if anything failed.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
-lanes=${LANES:-6.1 6.12 debug xen xen-pvh}
+lanes=${LANES:-6.1 6.12 debug xen xen-pvh xen-6.12}
 make=${MAKE:-make}
 B=$PWD/build
 mkdir -p "$B"
@@ -89,12 +90,16 @@ for lane in $lanes; do
 	step "lane $lane"
 	mkdir -p "$B/$lane"
 	rm -f "$B/$lane/counts"
-	if [ "$lane" = xen ] || [ "$lane" = xen-pvh ] || [ "$lane" = xen-arm64 ]; then
+	if [[ $lane == xen || $lane == xen-* ]]; then
 		# Xen 4.17 under QEMU with a real dom0 (PV, or auto-translated
-		# PVH; or arm64) and domU: builds its own initramfs and retries
-		# once on a hang (scripts/xen-lane.sh)
+		# PVH; a 6.12 PV dom0; or arm64) and domU: builds its own
+		# initramfs and retries once on a hang (scripts/xen-lane.sh)
 		case $lane in
-		xen) xa=(--dom0 pv) ;; xen-pvh) xa=(--dom0 pvh) ;; *) xa=(--arch arm64) ;;
+		xen) xa=(--dom0 pv) ;;
+		xen-pvh) xa=(--dom0 pvh) ;;
+		xen-6.12) xa=(--kver 6.12) ;;
+		xen-arm64) xa=(--arch arm64) ;;
+		*) xa=(--unknown-lane "$lane") ;;	# xen-lane.sh refuses it
 		esac
 		scripts/xen-lane.sh "${xa[@]}" \
 			--log "$B/$lane/serial.log" --counts "$B/$lane/counts"

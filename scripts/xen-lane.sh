@@ -27,6 +27,7 @@
 #   --dom0 pv|pvh    dom0's type (default pv); pvh makes dom0 auto-translated,
 #                    the case Arm dom0s are in too (x86 only)
 #   --arch amd64|arm64  the machine (default amd64); arm64 has no --bench
+#   --kver 6.1|6.12  dom0's kernel on amd64 (default 6.1); the domU runs 6.1
 # Exit status 0 only if every TAP result passed.  Downloads go to
 #   $VIRTBE_CACHE/xen/<version>[-arm64]/ (apt-get download + dpkg -x), the
 #   rebuilt arm64 hypervisor to $VIRTBE_CACHE/xen/arm64-hypervisor/.
@@ -36,7 +37,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
 log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-300} retries=1 quiet=0
-dom0=pv arch=amd64 bench=0 bench_iters=960 bench_maps=3 bench_budget=10
+dom0=pv arch=amd64 kver=6.1 bench=0 bench_iters=960 bench_maps=3 bench_budget=10
 die() { echo "xen-lane.sh: $*" >&2; exit 2; }
 say() { echo "xen-lane.sh: $*" >&2; }
 while [ $# -gt 0 ]; do
@@ -51,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--bench-budget) bench_budget=$2; shift 2 ;;
 	--dom0) dom0=$2; shift 2 ;;
 	--arch) arch=$2; shift 2 ;;
+	--kver) kver=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1" ;;
@@ -66,8 +68,10 @@ arm64/*) die "--dom0 is for amd64 only" ;;
 *) die "--arch amd64 or arm64" ;;
 esac
 [ "$arch/$bench" != arm64/1 ] || die "--bench is for amd64 only"
+[ "$arch/$kver" != arm64/6.12 ] || die "--kver is for amd64 only"
 case $arch in
-amd64) triplet=x86_64-linux-gnu klane=6.1 cross= ;;
+amd64) triplet=x86_64-linux-gnu klane=$kver cross=
+	case $kver in 6.1|6.12) ;; *) die "--kver 6.1 or 6.12" ;; esac ;;
 arm64) triplet=aarch64-linux-gnu klane=arm64 cross=aarch64-linux-gnu-
 	"$here/deps.sh" --arm64 >&2
 	. "$here/apt-foreign.sh" ;;
@@ -120,7 +124,14 @@ fi
 
 # ---------------------------------------------------------------- build
 make -C "$top" --no-print-directory modules KVER=$klane >&2
-eval "$("$here/kernels.sh" $klane)"
+# the domU's kernel: 6.1 on amd64 (tools/xen-guest is built for it)
+if [ $arch = amd64 ]; then
+	eval "$("$here/kernels.sh" 6.1)"
+else
+	eval "$("$here/kernels.sh" $klane)"
+fi
+domu_vmlinuz=$VMLINUZ domu_moddir=$MODDIR
+eval "$("$here/kernels.sh" $klane)"	# dom0's
 ko=$top/build/$klane/ko
 xg=$top/tools/xen-guest/build
 built=("$ko/virtbe.ko" "$ko/virtbe_xen.ko")
@@ -162,14 +173,14 @@ skeleton() {	# skeleton DIR: busybox and the usual directories
 	ln -s bin "$1/sbin"
 	mkdir -p "$1/usr"; ln -s ../bin "$1/usr/bin"; ln -s ../bin "$1/usr/sbin"
 }
-kmod() {	# kmod ROOT NAME: copy a module of the image (uncompressed)
-	local p
+kmod() {	# kmod ROOT NAME [MODDIR]: copy a module of the image (uncompressed)
+	local p m=${3:-$MODDIR}
 	# built in (virtio, virtio_ring on arm64): nothing to load
-	grep -qE "(^|/)${2}\.ko$" "$MODDIR/modules.builtin" && return 0
-	p=$(grep -E "(^|/)${2}\.ko(\.xz|\.zst)?:" "$MODDIR/modules.dep" | head -n1 | cut -d: -f1)
-	[ -n "$p" ] || die "module $2 not in $MODDIR/modules.dep"
+	grep -qE "(^|/)${2}\.ko$" "$m/modules.builtin" && return 0
+	p=$(grep -E "(^|/)${2}\.ko(\.xz|\.zst)?:" "$m/modules.dep" | head -n1 | cut -d: -f1)
+	[ -n "$p" ] || die "module $2 not in $m/modules.dep"
 	case $p in
-	*.xz) xz -dc "$MODDIR/$p" ;; *.zst) zstd -qdc "$MODDIR/$p" ;; *) cat "$MODDIR/$p" ;;
+	*.xz) xz -dc "$m/$p" ;; *.zst) zstd -qdc "$m/$p" ;; *) cat "$m/$p" ;;
 	esac >"$1/lib/modules/$2.ko"
 }
 cpio_gz() { (cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet | gzip -1) >"$2"; }
@@ -177,7 +188,7 @@ cpio_gz() { (cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H ne
 # ---------------------------------------------------------------- domU
 d=$work/domu
 skeleton "$d"
-for m in virtio_ring virtio virtio_mmio virtio_blk; do kmod "$d" $m; done
+for m in virtio_ring virtio virtio_mmio virtio_blk; do kmod "$d" $m "$domu_moddir"; done
 [ $arch = arm64 ] || cp "$xg/vbe_xen_guest.ko" "$d/lib/modules/"
 [ $bench = 0 ] || cp "$xg/vbe_xen_bench.ko" "$d/lib/modules/"
 cp "$top/tools/xen-guest/domu-init.sh" "$d/init"
@@ -195,7 +206,7 @@ cp "$ko/virtbe.ko" "$ko/virtbe_xen.ko" "$r/virtbe/"
 cp "$vbe_blk" "$r/bin/"
 [ $bench = 0 ] || cp "$xg/vbe-xen-bench" "$r/bin/"
 cp "$top/tools/xen-guest/dom0-test.sh" "$r/bin/dom0-test"
-cp "$VMLINUZ" "$r/xen/vmlinuz"
+cp "$domu_vmlinuz" "$r/xen/vmlinuz"
 cpio_gz "$d" "$r/xen/domu.cpio.gz"
 xb=$xroot/usr/lib/xen-4.17/bin
 for b in xl xenstored xenconsoled xen-init-dom0; do cp "$xb/$b" "$r/bin/"; done
@@ -322,6 +333,7 @@ host_fail=()
 grep -q 'Kernel panic\|Panic on CPU' "$log" && host_fail+=(--host-fail "panic")
 label=xen; [ "$dom0" = pv ] || label=xen-$dom0
 [ $arch = amd64 ] || label=xen-$arch
+[ "$kver" = 6.1 ] || label=$label-$kver
 args=(--label "$label" --mode tests)
 [ -n "$counts" ] && args+=(--counts "$counts")
 "$here/tap-summary.sh" "${args[@]}" ${host_fail[@]+"${host_fail[@]}"} "$log"
