@@ -124,14 +124,13 @@ fi
 
 # ---------------------------------------------------------------- build
 make -C "$top" --no-print-directory modules KVER=$klane >&2
-# the domU's kernel: 6.1 on amd64 (tools/xen-guest is built for it)
-if [ $arch = amd64 ]; then
+# the domU runs dom0's kernel, but 6.1 on amd64 (tools/xen-guest is built for it)
+if [ $arch = amd64 ] && [ "$klane" != 6.1 ]; then
 	eval "$("$here/kernels.sh" 6.1)"
-else
-	eval "$("$here/kernels.sh" $klane)"
+	domu_vmlinuz=$VMLINUZ domu_moddir=$MODDIR
 fi
-domu_vmlinuz=$VMLINUZ domu_moddir=$MODDIR
 eval "$("$here/kernels.sh" $klane)"	# dom0's
+domu_vmlinuz=${domu_vmlinuz:-$VMLINUZ} domu_moddir=${domu_moddir:-$MODDIR}
 ko=$top/build/$klane/ko
 xg=$top/tools/xen-guest/build
 built=("$ko/virtbe.ko" "$ko/virtbe_xen.ko")
