@@ -754,6 +754,23 @@ VBE_EXPORT struct vbe_vq *vbe_dev_vq(const struct vbe_dev *dev,
 	return q < dev->num_queues ? dev->q[q].vq : NULL;
 }
 
+VBE_EXPORT int vbe_dev_queue_addr(const struct vbe_dev *dev, unsigned int q,
+				  struct vbe_queue_addr *addr)
+{
+	const struct vbe_queue *vq;
+
+	if (q >= dev->num_queues)
+		return -EINVAL;
+	vq = &dev->q[q];
+	if (!vq->vq)
+		return -ENOENT;
+	addr->num = vq->num;
+	addr->desc = vq->desc;
+	addr->avail = vq->avail;
+	addr->used = vq->used;
+	return 0;
+}
+
 /* Status and reset */
 
 static void dev_reset(struct vbe_dev *dev)

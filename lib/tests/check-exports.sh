@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 # The shared library exports exactly the functions the public header
-# declares, all at version LIBVIRTBE_1.0.
+# declares, each at the version node libvirtbe.map puts it in (one node per
+# release: LIBVIRTBE_1.0, LIBVIRTBE_1.1, ...).
 set -e
 so=$1
 hdr=$2
@@ -17,11 +18,15 @@ if ! diff -u "$tmp/declared" "$tmp/exported" > "$tmp/diff"; then
 	cat "$tmp/diff"
 	exit 1
 fi
-if grep -qv '@@LIBVIRTBE_1.0$' "$tmp/raw"; then
-	echo "not ok - symbols outside LIBVIRTBE_1.0:"
-	grep -v '@@LIBVIRTBE_1.0$' "$tmp/raw"
+map=$(dirname "$0")/../libvirtbe.map
+awk '/^LIBVIRTBE_[0-9.]+ *\{/ { node = $1 }
+     /^\t\tvbe_[a-z0-9_]+;/ { s = $1; sub(/;/, "", s); print s "@@" node }' \
+	"$map" | sort > "$tmp/mapped"
+if ! diff -u "$tmp/mapped" "$tmp/raw" > "$tmp/diff"; then
+	echo "not ok - symbol versions differ from libvirtbe.map:"
+	cat "$tmp/diff"
 	exit 1
 fi
 soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libvirtbe.so.1 ] || { echo "not ok - soname $soname"; exit 1; }
-echo "# exports: $(wc -l < "$tmp/exported") functions at LIBVIRTBE_1.0, soname $soname"
+echo "# exports: $(wc -l < "$tmp/exported") functions at $(sed 's/.*@@//' "$tmp/raw" | sort -u | tr '\n' ' ')soname $soname"

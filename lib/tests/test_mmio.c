@@ -540,6 +540,18 @@ TEST(mmio_queue_setup)
 	CHECK(!strcmp(rec.log, "Q1+"));
 	CHECK(rec.vq[1] != NULL);
 	CHECK(vbe_dev_vq(d, 1) == rec.vq[1]);
+	/* the rings' addresses, for a device that hands them on */
+	{
+		struct vbe_queue_addr qa;
+
+		REQUIRE_EQ(vbe_dev_queue_addr(d, 1, &qa), 0);
+		CHECK_EQ(qa.num, r.v[1].num);
+		CHECK_EQ(qa.desc, r.v[1].desc);
+		CHECK_EQ(qa.avail, r.v[1].avail);
+		CHECK_EQ(qa.used, r.v[1].used);
+		CHECK_EQ(vbe_dev_queue_addr(d, 0, &qa), -ENOENT);
+		CHECK_EQ(vbe_dev_queue_addr(d, 1000, &qa), -EINVAL);
+	}
 	CHECK_EQ(rd32(d, VIRTIO_MMIO_QUEUE_READY), 1);
 	wr32(d, VIRTIO_MMIO_QUEUE_SEL, 0);
 	CHECK_EQ(rd32(d, VIRTIO_MMIO_QUEUE_READY), 0);
@@ -570,6 +582,11 @@ TEST(mmio_queue_setup)
 	CHECK(!strcmp(rec.log, "Q1+Q1-"));
 	CHECK_EQ(rd32(d, VIRTIO_MMIO_QUEUE_READY), 0);
 	CHECK(vbe_dev_vq(d, 1) == NULL);
+	{
+		struct vbe_queue_addr qa;
+
+		CHECK_EQ(vbe_dev_queue_addr(d, 1, &qa), -ENOENT);
+	}
 	/* and it can be set up again */
 	setup_queue(d, &r, 1);
 	CHECK(!strcmp(rec.log, "Q1+Q1-Q1+"));

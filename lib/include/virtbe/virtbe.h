@@ -1106,6 +1106,37 @@ uint64_t vbe_dev_driver_features(const struct vbe_dev *dev);
 struct vbe_vq *vbe_dev_vq(const struct vbe_dev *dev, unsigned int q);
 
 /**
+ * struct vbe_queue_addr - where a ready queue lives
+ * @num: its size (QueueNum)
+ * @desc: guest-physical address of the descriptor table
+ * @avail: guest-physical address of the driver (available) ring
+ * @used: guest-physical address of the device (used) ring
+ */
+struct vbe_queue_addr {
+	uint32_t num;
+	uint64_t desc;
+	uint64_t avail;
+	uint64_t used;
+};
+
+/**
+ * vbe_dev_queue_addr() - the ring addresses of a ready queue
+ * @dev: the device
+ * @q: the queue index
+ * @addr: filled in
+ *
+ * What the driver wrote to QueueNum, QueueDesc, QueueDriver and
+ * QueueDevice before QueueReady: what a device that hands the queue to
+ * another process (a vhost-user daemon) passes on.  Call it from the
+ * thread that handles requests, e.g. in vbe_dev_ops.queue_ready.
+ *
+ * Return: 0, -EINVAL (bad index), -ENOENT (the queue is not ready).
+ * Since LIBVIRTBE_1.1.
+ */
+int vbe_dev_queue_addr(const struct vbe_dev *dev, unsigned int q,
+		       struct vbe_queue_addr *addr);
+
+/**
  * vbe_dev_interrupt_status() - the InterruptStatus register
  * @dev: the device
  *
