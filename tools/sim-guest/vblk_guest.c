@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +26,25 @@
 
 #include "vblk_guest.h"
 
-/* Guest-physical layout inside RAM. */
-#define VQ_DESC		0x10000ULL
-#define VQ_AVAIL	0x11000ULL
-#define VQ_USED		0x12000ULL
-#define REQ_HDR		0x20000ULL
-#define REQ_STATUS	0x21000ULL
+/*
+ * Guest-physical layout inside RAM: queue q's rings at VQ_BASE + q *
+ * VQ_STRIDE (descriptors, then the avail and the used ring a page apart),
+ * its slots' headers and status bytes in the page REQ_BASE + q * 0x1000,
+ * their data at SLOT_DATA(q, s).  vblk_guest_request()'s data (up to
+ * 1 MiB) is at REQ_DATA.  Slot s owns descriptors 3s, 3s + 1 and 3s + 2.
+ */
+#define VQ_BASE		0x10000ULL
+#define VQ_STRIDE	0x4000ULL
+#define VQ_DESC(q)	(VQ_BASE + (q) * VQ_STRIDE)
+#define VQ_AVAIL(q)	(VQ_DESC(q) + 0x1000)
+#define VQ_USED(q)	(VQ_DESC(q) + 0x2000)
+#define REQ_BASE	0x20000ULL
+#define REQ_HDR(q, s)	(REQ_BASE + (q) * 0x1000ULL + (s) * 16ULL)
+#define REQ_STATUS(q, s) (REQ_BASE + (q) * 0x1000ULL + 0x800 + (s))
 #define REQ_DATA	0x100000ULL
+#define REQ_DATA_MAX	0x100000U
+#define SLOT_DATA(q, s)	(0x400000ULL + \
+			 ((q) * VBLK_MAX_SLOTS + (s)) * (uint64_t)VBLK_SLOT_DATA)
 #define QSIZE		16
 #define IRQ_TIMEOUT_MS	10000
 
@@ -124,6 +137,7 @@ int vblk_guest_create(struct vblk_guest *vg, uint64_t ram_size,
 	vg->level = level;
 	vg->ram_size = ram_size;
 	vg->qsize = QSIZE;
+	vg->max_queues = VBLK_MAX_QUEUES;
 	vg->simctl = open("/dev/virtbe_sim", O_RDWR | O_CLOEXEC);
 	if (vg->simctl < 0)
 		return -errno;
@@ -151,7 +165,37 @@ int vblk_guest_create(struct vblk_guest *vg, uint64_t ram_size,
 }
 
 /**
- * vblk_guest_spawn() - start a backend process serving this guest
+ * vblk_guest_spawn_argv() - start any backend process serving this guest
+ * @vg: the guest
+ * @argv: its argument vector, NULL-terminated; argv[0] is the program's path
+ *
+ * The process becomes the guest's backend: vblk_guest_stop_backend() and
+ * vblk_guest_destroy() SIGTERM and reap it.
+ *
+ * Return: 0 or -errno.
+ */
+int vblk_guest_spawn_argv(struct vblk_guest *vg, char *const argv[])
+{
+	pid_t pid;
+
+	if (!argv || !argv[0])
+		return -EINVAL;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		execv(argv[0], argv);
+		perror("exec backend");
+		_exit(127);
+	}
+	vg->backend = pid;
+	return 0;
+}
+
+/**
+ * vblk_guest_spawn() - start a vbe-blk backend process serving this guest
  * @vg: the guest
  * @backend: path of the vbe-blk binary
  * @file: the backing file
@@ -163,47 +207,49 @@ int vblk_guest_spawn(struct vblk_guest *vg, const char *backend,
 		     const char *file, bool verbose)
 {
 	char id[32], base[32], irq[32], mem[64];
-	pid_t pid;
+	const char *argv[] = {
+		backend, "--hyp", "sim", "--guest", id, "--base", base,
+		"--irq", irq, "--irq-type", vg->level ? "level" : "edge",
+		"--file", file, "--mem", mem,
+		verbose ? "--verbose" : NULL, NULL,
+	};
 
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)vg->guest_id);
 	snprintf(base, sizeof(base), "0x%llx", (unsigned long long)vg->base);
 	snprintf(irq, sizeof(irq), "%u", vg->irq);
 	snprintf(mem, sizeof(mem), "0:0x%llx",
 		 (unsigned long long)vg->ram_size);
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		const char *argv[] = {
-			backend, "--hyp", "sim", "--guest", id, "--base", base,
-			"--irq", irq, "--irq-type", vg->level ? "level" : "edge",
-			"--file", file, "--mem", mem,
-			verbose ? "--verbose" : NULL, NULL,
-		};
-
-		execv(backend, (char **)argv);
-		perror("exec backend");
-		_exit(127);
-	}
-	vg->backend = pid;
-	return 0;
+	return vblk_guest_spawn_argv(vg, (char **)argv);
 }
 
-/* Wait for the device's interrupt, then read and acknowledge its cause. */
-static int wait_irq(struct vblk_guest *vg, uint32_t *isr)
+/**
+ * vblk_guest_wait_irq() - take one interrupt of the device
+ * @vg: the guest
+ * @timeout_ms: how long to wait for it
+ *
+ * Reads and acknowledges InterruptStatus (and EOIs a level-triggered
+ * line), as the guest's interrupt handler does.  At a configuration change
+ * it reads Status: a device that needs a reset sets @vg->needs_reset.
+ * Used buffers are left for vblk_guest_poll() or vblk_guest_request().
+ *
+ * Return: 0, -ETIMEDOUT, or -errno.
+ */
+int vblk_guest_wait_irq(struct vblk_guest *vg, int timeout_ms)
 {
 	struct pollfd p = { .fd = vg->irqfd, .events = POLLIN };
+	uint32_t isr;
 	uint64_t cnt;
 
-	if (poll(&p, 1, IRQ_TIMEOUT_MS) != 1)
+	if (poll(&p, 1, timeout_ms) != 1)
 		return -ETIMEDOUT;
 	if (read(vg->irqfd, &cnt, sizeof(cnt)) != sizeof(cnt))
 		return -errno;
 	vg->nr_irqs++;
-	*isr = rd32(vg, VIRTIO_MMIO_INTERRUPT_STATUS);
-	if (*isr)
-		wr32(vg, VIRTIO_MMIO_INTERRUPT_ACK, *isr);
+	isr = rd32(vg, VIRTIO_MMIO_INTERRUPT_STATUS);
+	if (isr == ~0U)		/* no device (any more) */
+		isr = 0;
+	if (isr)
+		wr32(vg, VIRTIO_MMIO_INTERRUPT_ACK, isr);
 	if (vg->level) {
 		struct virtbe_sim_irq_state st = {
 			.size = sizeof(st), .flags = VIRTBE_SIM_IRQ_EOI,
@@ -213,6 +259,51 @@ static int wait_irq(struct vblk_guest *vg, uint32_t *isr)
 		if (ioctl(vg->sg, VIRTBE_SIM_IRQ_STATE, &st) < 0)
 			return -errno;
 	}
+	if (isr & VIRTIO_MMIO_INT_CONFIG) {
+		uint32_t status = rd32(vg, VIRTIO_MMIO_STATUS);
+
+		vg->nr_config_irqs++;
+		if (status != ~0U && (status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+			log(vg, "the device needs a reset\n");
+			vg->needs_reset = true;
+		}
+	}
+	return 0;
+}
+
+static int setup_queue(struct vblk_guest *vg, unsigned int q)
+{
+	struct vblk_vq *vq = &vg->vq[q];
+	uint32_t max;
+
+	wr32(vg, VIRTIO_MMIO_QUEUE_SEL, q);
+	max = rd32(vg, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	if (max == ~0U || !max || rd32(vg, VIRTIO_MMIO_QUEUE_READY))
+		return -EPROTO;
+	if (!q) {
+		/* Every queue gets the size queue 0 gets. */
+		if (!vg->qsize || vg->qsize > VBLK_QSIZE_MAX)
+			vg->qsize = VBLK_QSIZE_MAX;
+		while (vg->qsize > max)
+			vg->qsize >>= 1;
+		if (vg->qsize < 4)
+			return -EPROTO;
+	} else if (max < vg->qsize) {
+		return -EPROTO;
+	}
+	memset(vq, 0, sizeof(*vq));
+	vq->nr_slots = vg->qsize / 3;
+	if (vq->nr_slots > VBLK_MAX_SLOTS)
+		vq->nr_slots = VBLK_MAX_SLOTS;
+	memset(vg->ram + VQ_DESC(q), 0, 0x3000);
+	wr32(vg, VIRTIO_MMIO_QUEUE_NUM, vg->qsize);
+	wr32(vg, VIRTIO_MMIO_QUEUE_DESC_LOW, VQ_DESC(q));
+	wr32(vg, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+	wr32(vg, VIRTIO_MMIO_QUEUE_AVAIL_LOW, VQ_AVAIL(q));
+	wr32(vg, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
+	wr32(vg, VIRTIO_MMIO_QUEUE_USED_LOW, VQ_USED(q));
+	wr32(vg, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
+	wr32(vg, VIRTIO_MMIO_QUEUE_READY, 1);
 	return 0;
 }
 
@@ -221,13 +312,21 @@ static int wait_irq(struct vblk_guest *vg, uint32_t *isr)
  * @vg: the guest, with a backend started
  * @timeout_ms: how long to wait for the device to appear
  *
- * Return: 0, -ENODEV if no virtio-blk device answered, or -errno.
+ * Resets the device (and forgets every request in flight), negotiates
+ * VIRTIO_F_VERSION_1 and, when offered, VIRTIO_BLK_F_FLUSH and
+ * VIRTIO_BLK_F_MQ, and sets up queues: @vg->nr_queues of them, the device's
+ * num_queues with MQ, at most @vg->max_queues, each of @vg->qsize entries
+ * or fewer (see struct vblk_guest).
+ *
+ * Return: 0, -ENODEV if no virtio-blk device answered, -EIO if the device
+ * needs a reset right after DRIVER_OK, or -errno.
  */
 int vblk_guest_probe(struct vblk_guest *vg, int timeout_ms)
 {
-	uint64_t feat, cap_lo, cap_hi;
+	uint64_t feat, cap_lo, cap_hi, nq = 1;
 	uint32_t status;
-	int waited = 0;
+	unsigned int q;
+	int waited = 0, ret;
 
 	/* Until the backend has claimed its range, reads are all-ones. */
 	while (rd32(vg, VIRTIO_MMIO_MAGIC_VALUE) != 0x74726976) {
@@ -242,10 +341,11 @@ int vblk_guest_probe(struct vblk_guest *vg, int timeout_ms)
 	log(vg, "found virtio-mmio v2 block device at 0x%llx after %d ms\n",
 	    (unsigned long long)vg->base, waited);
 
-	/* Reset: the device forgets the queue, and so do we. */
+	/* Reset: the device forgets the queues, and so do we. */
 	wr32(vg, VIRTIO_MMIO_STATUS, 0);
-	vg->avail_idx = 0;
-	vg->last_used = 0;
+	memset(vg->vq, 0, sizeof(vg->vq));
+	vg->nr_queues = 0;
+	vg->needs_reset = false;
 	wr32(vg, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	wr32(vg, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE |
 	     VIRTIO_CONFIG_S_DRIVER);
@@ -255,7 +355,10 @@ int vblk_guest_probe(struct vblk_guest *vg, int timeout_ms)
 	feat |= rd32(vg, VIRTIO_MMIO_DEVICE_FEATURES);
 	if (!(feat & (1ULL << VIRTIO_F_VERSION_1)))
 		return -ENODEV;
-	feat &= (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_BLK_F_FLUSH);
+	log(vg, "device features 0x%llx\n", (unsigned long long)feat);
+	/* Only what this driver implements. */
+	feat &= (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_BLK_F_FLUSH) |
+		(1ULL << VIRTIO_BLK_F_MQ);
 	wr32(vg, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	wr32(vg, VIRTIO_MMIO_DRIVER_FEATURES, feat >> 32);
 	wr32(vg, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
@@ -265,35 +368,47 @@ int vblk_guest_probe(struct vblk_guest *vg, int timeout_ms)
 	wr32(vg, VIRTIO_MMIO_STATUS, status);
 	if (!(rd32(vg, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK))
 		return -EPROTO;
+	vg->features = feat;
 	log(vg, "negotiated features 0x%llx\n", (unsigned long long)feat);
 
-	wr32(vg, VIRTIO_MMIO_QUEUE_SEL, 0);
-	if (rd32(vg, VIRTIO_MMIO_QUEUE_NUM_MAX) < vg->qsize ||
-	    rd32(vg, VIRTIO_MMIO_QUEUE_READY))
-		return -EPROTO;
-	memset(vg->ram + VQ_DESC, 0, 0x3000);
-	wr32(vg, VIRTIO_MMIO_QUEUE_NUM, vg->qsize);
-	wr32(vg, VIRTIO_MMIO_QUEUE_DESC_LOW, VQ_DESC);
-	wr32(vg, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	wr32(vg, VIRTIO_MMIO_QUEUE_AVAIL_LOW, VQ_AVAIL);
-	wr32(vg, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-	wr32(vg, VIRTIO_MMIO_QUEUE_USED_LOW, VQ_USED);
-	wr32(vg, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
-	wr32(vg, VIRTIO_MMIO_QUEUE_READY, 1);
+	if (feat & (1ULL << VIRTIO_BLK_F_MQ)) {
+		ret = vblk_mmio_read(vg, VIRTIO_MMIO_CONFIG +
+				     offsetof(struct virtio_blk_config,
+					      num_queues), 2, &nq);
+		if (ret)
+			return ret;
+		nq = (uint16_t)nq;
+		if (!nq)
+			return -EPROTO;
+	}
+	if (nq > vg->max_queues)
+		nq = vg->max_queues ? vg->max_queues : 1;
+	if (nq > VBLK_MAX_QUEUES)
+		nq = VBLK_MAX_QUEUES;
+	for (q = 0; q < nq; q++) {
+		ret = setup_queue(vg, q);
+		if (ret)
+			return ret;
+	}
+	vg->nr_queues = nq;
 	wr32(vg, VIRTIO_MMIO_STATUS, status | VIRTIO_CONFIG_S_DRIVER_OK);
+	if (rd32(vg, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET) {
+		vg->needs_reset = true;
+		return -EIO;
+	}
 
 	vblk_mmio_read(vg, VIRTIO_MMIO_CONFIG, 4, &cap_lo);
 	vblk_mmio_read(vg, VIRTIO_MMIO_CONFIG + 4, 4, &cap_hi);
 	vg->capacity = (cap_hi << 32) | (uint32_t)cap_lo;
-	log(vg, "queue 0 ready (%u entries), capacity %llu sectors\n",
-	    vg->qsize, (unsigned long long)vg->capacity);
+	log(vg, "%u queue(s) ready (%u entries), capacity %llu sectors\n",
+	    vg->nr_queues, vg->qsize, (unsigned long long)vg->capacity);
 	return 0;
 }
 
-static void set_desc(struct vblk_guest *vg, unsigned int i, uint64_t addr,
-		     uint32_t len, uint16_t flags, uint16_t next)
+static void set_desc(struct vblk_guest *vg, unsigned int q, unsigned int i,
+		     uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
-	struct vring_desc *d = (struct vring_desc *)(vg->ram + VQ_DESC) + i;
+	struct vring_desc *d = (struct vring_desc *)(vg->ram + VQ_DESC(q)) + i;
 
 	d->addr = addr;
 	d->len = len;
@@ -301,62 +416,266 @@ static void set_desc(struct vblk_guest *vg, unsigned int i, uint64_t addr,
 	d->next = next;
 }
 
+static bool type_in(uint32_t type)
+{
+	return type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
+}
+
+/* Put a request in slot @s of queue @q and make it available. */
+static void vq_post(struct vblk_guest *vg, unsigned int q, unsigned int s,
+		    uint32_t type, uint64_t sector, uint64_t data, uint32_t len)
+{
+	struct virtio_blk_outhdr *hdr = (void *)(vg->ram + REQ_HDR(q, s));
+	struct vring_avail *avail = (void *)(vg->ram + VQ_AVAIL(q));
+	struct vblk_vq *vq = &vg->vq[q];
+	unsigned int d = 3 * s;
+
+	hdr->type = type;
+	hdr->ioprio = 0;
+	hdr->sector = sector;
+	vg->ram[REQ_STATUS(q, s)] = 0xff;
+	if (len) {
+		set_desc(vg, q, d, REQ_HDR(q, s), sizeof(*hdr),
+			 VRING_DESC_F_NEXT, d + 1);
+		set_desc(vg, q, d + 1, data, len, VRING_DESC_F_NEXT |
+			 (type_in(type) ? VRING_DESC_F_WRITE : 0), d + 2);
+	} else {
+		set_desc(vg, q, d, REQ_HDR(q, s), sizeof(*hdr),
+			 VRING_DESC_F_NEXT, d + 2);
+	}
+	set_desc(vg, q, d + 2, REQ_STATUS(q, s), 1, VRING_DESC_F_WRITE, 0);
+	vq->busy |= 1U << s;
+	vq->done &= ~(1U << s);
+	avail->ring[vq->avail_idx % vg->qsize] = d;
+	__atomic_store_n(&avail->idx, ++vq->avail_idx, __ATOMIC_RELEASE);
+}
+
+/* Take what the device has used on queue @q; return how many. */
+static unsigned int reap(struct vblk_guest *vg, unsigned int q)
+{
+	struct vring_used *used = (void *)(vg->ram + VQ_USED(q));
+	struct vblk_vq *vq = &vg->vq[q];
+	unsigned int n = 0;
+
+	while (__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE) != vq->last_used) {
+		struct vring_used_elem *e = &used->ring[vq->last_used %
+							 vg->qsize];
+		unsigned int s = e->id / 3;
+
+		vq->last_used++;
+		if (e->id % 3 || s >= vq->nr_slots || !(vq->busy & (1U << s))) {
+			log(vg, "queue %u: bogus used id %u\n", q, e->id);
+			continue;
+		}
+		vq->done |= 1U << s;
+		vq->used_len[s] = e->len;
+		n++;
+	}
+	return n;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+static int free_slot(struct vblk_vq *vq)
+{
+	for (unsigned int s = 0; s < vq->nr_slots; s++)
+		if (!(vq->busy & (1U << s)))
+			return s;
+	return -EBUSY;
+}
+
 /**
- * vblk_guest_request() - one virtio-blk request, waited for
+ * vblk_guest_request() - one virtio-blk request on queue 0, waited for
  * @vg: the probed guest
  * @type: VIRTIO_BLK_T_*
  * @sector: first sector
  * @buf: data to write, or where to read into (may be NULL for FLUSH)
  * @len: data length, at most 1 MiB
  *
- * Return: the request's status byte (VIRTIO_BLK_S_*), or -errno.
+ * Requests in flight through vblk_guest_submit() stay so; those that
+ * complete meanwhile are kept for vblk_guest_poll().
+ *
+ * Return: the request's status byte (VIRTIO_BLK_S_*), -EBUSY if queue 0
+ * has no free slot, -ETIMEDOUT if no interrupt came for 10 s, -EIO if the
+ * device needs a reset, or -errno.
  */
 int vblk_guest_request(struct vblk_guest *vg, uint32_t type, uint64_t sector,
 		       void *buf, uint32_t len)
 {
-	struct virtio_blk_outhdr *hdr = (void *)(vg->ram + REQ_HDR);
-	struct vring_avail *avail = (void *)(vg->ram + VQ_AVAIL);
-	struct vring_used *used = (void *)(vg->ram + VQ_USED);
-	bool in = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
-	unsigned int n = 0;
-	uint32_t isr;
-	int ret;
+	struct vblk_vq *vq = &vg->vq[0];
+	bool in = type_in(type);
+	int s, ret;
 
-	if (len > 0x100000)
+	if (len > REQ_DATA_MAX || !vg->nr_queues)
 		return -EINVAL;
-	hdr->type = type;
-	hdr->ioprio = 0;
-	hdr->sector = sector;
-	vg->ram[REQ_STATUS] = 0xff;
+	s = free_slot(vq);
+	if (s < 0)
+		return s;
 	if (!in && len)
 		memcpy(vg->ram + REQ_DATA, buf, len);
-
-	set_desc(vg, n, REQ_HDR, sizeof(*hdr), VRING_DESC_F_NEXT, n + 1);
-	n++;
-	if (len) {
-		set_desc(vg, n, REQ_DATA, len,
-			 VRING_DESC_F_NEXT | (in ? VRING_DESC_F_WRITE : 0),
-			 n + 1);
-		n++;
-	}
-	set_desc(vg, n, REQ_STATUS, 1, VRING_DESC_F_WRITE, 0);
-
-	avail->ring[vg->avail_idx % vg->qsize] = 0;
-	__atomic_store_n(&avail->idx, ++vg->avail_idx, __ATOMIC_RELEASE);
-	vg->nr_kicks++;
-	ret = wr32(vg, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	vq_post(vg, 0, s, type, sector, REQ_DATA, len);
+	ret = vblk_guest_kick(vg, 0);
 	if (ret)
 		return ret;
 
-	while (__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE) == vg->last_used) {
-		ret = wait_irq(vg, &isr);
+	for (;;) {
+		reap(vg, 0);
+		if (vq->done & (1U << s))
+			break;
+		if (vg->needs_reset)
+			return -EIO;
+		ret = vblk_guest_wait_irq(vg, IRQ_TIMEOUT_MS);
 		if (ret)
 			return ret;
 	}
-	vg->last_used++;
+	vq->busy &= ~(1U << s);
+	vq->done &= ~(1U << s);
 	if (in && len)
 		memcpy(buf, vg->ram + REQ_DATA, len);
-	return vg->ram[REQ_STATUS];
+	return vg->ram[REQ_STATUS(0, s)];
+}
+
+/**
+ * vblk_guest_submit() - make a request available, without waiting
+ * @vg: the probed guest
+ * @queue: which queue, below @vg->nr_queues
+ * @type: VIRTIO_BLK_T_*
+ * @sector: first sector
+ * @buf: data to write (copied now), or NULL to send the slot's data buffer
+ *	as it is (see vblk_guest_data()); ignored for reads
+ * @len: data length, at most VBLK_SLOT_DATA
+ *
+ * The device is not notified: call vblk_guest_kick() after one or several
+ * submissions.
+ *
+ * Return: the request's tag (>= 0), which vblk_guest_poll() reports at its
+ * completion, -EBUSY if the queue has no free slot, -ENOSPC if the guest's
+ * RAM is too small for the slot's data, or -errno.
+ */
+int vblk_guest_submit(struct vblk_guest *vg, unsigned int queue,
+		      uint32_t type, uint64_t sector, const void *buf,
+		      uint32_t len)
+{
+	int s;
+
+	if (queue >= vg->nr_queues || len > VBLK_SLOT_DATA)
+		return -EINVAL;
+	s = free_slot(&vg->vq[queue]);
+	if (s < 0)
+		return s;
+	if (SLOT_DATA(queue, s) + VBLK_SLOT_DATA > vg->ram_size)
+		return -ENOSPC;
+	if (!type_in(type) && len && buf)
+		memcpy(vg->ram + SLOT_DATA(queue, s), buf, len);
+	vq_post(vg, queue, s, type, sector, SLOT_DATA(queue, s), len);
+	return s;
+}
+
+/**
+ * vblk_guest_kick() - notify the device of new requests on a queue
+ * @vg: the probed guest
+ * @queue: the queue
+ *
+ * Return: 0 or -errno.
+ */
+int vblk_guest_kick(struct vblk_guest *vg, unsigned int queue)
+{
+	vg->nr_kicks++;
+	return wr32(vg, VIRTIO_MMIO_QUEUE_NOTIFY, queue);
+}
+
+/**
+ * vblk_guest_poll() - collect completed requests
+ * @vg: the probed guest
+ * @done: filled with up to @max completions, of any queue
+ * @max: room in @done
+ * @timeout_ms: how long to wait for a first one; 0 does not wait, a
+ *	negative value waits 10 s
+ *
+ * A completed request's slot is free again; its data (for a read) stays in
+ * the slot until the next submission on that queue that takes the slot.
+ *
+ * Return: how many completions were stored (0 if none, or if no request
+ * is in flight), -ETIMEDOUT, -EIO if the device needs a reset, or -errno.
+ */
+int vblk_guest_poll(struct vblk_guest *vg, struct vblk_done *done,
+		    unsigned int max, int timeout_ms)
+{
+	uint64_t deadline = 0;
+	unsigned int n, q;
+	int ret;
+
+	for (;;) {
+		uint32_t busy = 0;
+
+		n = 0;
+		for (q = 0; q < vg->nr_queues; q++) {
+			struct vblk_vq *vq = &vg->vq[q];
+
+			reap(vg, q);
+			for (unsigned int s = 0; s < vq->nr_slots && n < max; s++) {
+				if (!(vq->done & (1U << s)))
+					continue;
+				done[n++] = (struct vblk_done) {
+					.queue = q, .tag = s,
+					.status = vg->ram[REQ_STATUS(q, s)],
+					.len = vq->used_len[s],
+				};
+				vq->busy &= ~(1U << s);
+				vq->done &= ~(1U << s);
+			}
+			busy |= vq->busy;
+		}
+		if (n || !busy || !timeout_ms)
+			return n;
+		if (vg->needs_reset)
+			return -EIO;
+		if (!deadline)
+			deadline = now_ms() + (timeout_ms < 0 ? IRQ_TIMEOUT_MS :
+					       timeout_ms);
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		ret = vblk_guest_wait_irq(vg, (int)(deadline - now_ms()));
+		if (ret)
+			return ret;
+	}
+}
+
+/**
+ * vblk_guest_data() - a slot's data buffer, in guest RAM
+ * @vg: the probed guest
+ * @queue: the queue
+ * @tag: the slot, as vblk_guest_submit() returned it
+ *
+ * Return: VBLK_SLOT_DATA bytes of guest RAM, or NULL for a bad tag.
+ */
+void *vblk_guest_data(struct vblk_guest *vg, unsigned int queue, int tag)
+{
+	if (queue >= VBLK_MAX_QUEUES || tag < 0 || tag >= VBLK_MAX_SLOTS ||
+	    SLOT_DATA(queue, tag) + VBLK_SLOT_DATA > vg->ram_size)
+		return NULL;
+	return vg->ram + SLOT_DATA(queue, tag);
+}
+
+/**
+ * vblk_guest_inflight() - requests submitted on a queue and not yet polled
+ * @vg: the guest
+ * @queue: the queue
+ *
+ * Return: their number.
+ */
+unsigned int vblk_guest_inflight(const struct vblk_guest *vg,
+				 unsigned int queue)
+{
+	if (queue >= VBLK_MAX_QUEUES)
+		return 0;
+	return __builtin_popcount(vg->vq[queue].busy);
 }
 
 /**
