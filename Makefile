@@ -144,7 +144,13 @@ bench: deps
 	@$(MAKE) --no-print-directory modules KVER=$(BENCH_LANE)
 	@$(MAKE) --no-print-directory selftests
 	@ls $(B)/bench/* >/dev/null 2>&1 || { echo "bench: no bench/*.c programs yet"; exit 1; }
-	scripts/vm-run.sh --extra $(CURDIR)/tools=/tools --log $(B)/$(BENCH_LANE)/bench.log \
+	@# bench_vhost_user: vbe-blk, qemu-storage-daemon and the bridge in /bin
+	vu=(--extra $(CURDIR)/tools/vbe-blk/vbe-blk=/bin/vbe-blk); \
+	[ ! -x /usr/bin/qemu-storage-daemon ] || \
+		vu+=(--extra /usr/bin/qemu-storage-daemon=/bin/qemu-storage-daemon); \
+	[ ! -x tools/vhost-user/virtbe-vhost-user ] || \
+		vu+=(--extra $(CURDIR)/tools/vhost-user/virtbe-vhost-user=/bin/virtbe-vhost-user); \
+	scripts/vm-run.sh --extra $(CURDIR)/tools=/tools "$${vu[@]}" --log $(B)/$(BENCH_LANE)/bench.log \
 		$(BENCH_LANE) $(B)/$(BENCH_LANE)/ko $(B)/bench bench
 
 bench-xen: deps

@@ -108,9 +108,16 @@ for lane in $lanes; do
 	elif ! $make --no-print-directory $jobs modules KVER="$lane"; then
 		echo "check: $lane: modules did not build"
 	else
-		# the end-to-end test drives the demo backend as /bin/vbe-blk
+		# the end-to-end test drives the demo backend as /bin/vbe-blk;
+		# the vhost-user test, qemu-storage-daemon through the bridge
+		# (it skips what is not there)
+		vu=()
+		[ ! -x /usr/bin/qemu-storage-daemon ] ||
+			vu+=(--extra /usr/bin/qemu-storage-daemon=/bin/qemu-storage-daemon)
+		[ ! -x tools/vhost-user/virtbe-vhost-user ] ||
+			vu+=(--extra "$PWD/tools/vhost-user/virtbe-vhost-user=/bin/virtbe-vhost-user")
 		scripts/vm-run.sh --log "$B/$lane/serial.log" --counts "$B/$lane/counts" \
-			--extra "$PWD/tools/vbe-blk/vbe-blk=/bin/vbe-blk" \
+			--extra "$PWD/tools/vbe-blk/vbe-blk=/bin/vbe-blk" ${vu[@]+"${vu[@]}"} \
 			"$lane" "$B/$lane/ko" "$B/selftests" tests
 	fi
 	add "lane $lane" "$B/$lane/counts"
