@@ -10,6 +10,10 @@
  * device at @base with that IRQ: Linux's own virtio_mmio and virtio_blk
  * drivers then drive whatever dom0 serves there.
  *
+ * With @fs_base set, a second device (virtio-mmio.1, meant for virtio-fs)
+ * at that base gets an event channel of its own, published as
+ * data/virtbe-fs-port, and is registered after the first.
+ *
  * Copyright (C) 2026 The virtbe authors
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -31,13 +35,27 @@ static unsigned long base = 0xfe000000;
 module_param(base, ulong, 0444);
 MODULE_PARM_DESC(base, "guest-physical base of the virtio-mmio registers");
 
+static unsigned long fs_base;
+module_param(fs_base, ulong, 0444);
+MODULE_PARM_DESC(fs_base, "base of a second virtio-mmio device (0: none)");
+
 static unsigned int wait_ms = 120000;
 module_param(wait_ms, uint, 0444);
 MODULE_PARM_DESC(wait_ms, "how long to wait for dom0's go");
 
-static struct platform_device *vxg_pdev;
-static evtchn_port_t vxg_port;
-static int vxg_irq = -1;
+struct vxg_dev {
+	const char *key;		/* xenstore node under data/ */
+	unsigned long base;
+	evtchn_port_t port;
+	int irq;
+	struct platform_device *pdev;
+};
+
+static struct vxg_dev vxg_devs[2] = {
+	{ .key = "virtbe-port", .irq = -1 },
+	{ .key = "virtbe-fs-port", .irq = -1 },
+};
+static unsigned int vxg_ndevs;
 
 /* virtio_mmio shares the IRQ; this handler only keeps the binding. */
 static irqreturn_t vxg_interrupt(int irq, void *dev_id)
@@ -63,67 +81,101 @@ static void vxg_close(evtchn_port_t port)
 	HYPERVISOR_event_channel_op(EVTCHNOP_close, &close);
 }
 
-static int __init vxg_init(void)
+/* an event channel for dom0, bound to an IRQ, its port in xenstore */
+static int vxg_channel(struct vxg_dev *d)
 {
 	struct evtchn_alloc_unbound alloc = {
 		.dom = DOMID_SELF,
 		.remote_dom = 0,
 	};
+	int ret;
+
+	ret = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &alloc);
+	if (ret)
+		return ret;
+	d->port = alloc.port;
+	ret = bind_evtchn_to_irqhandler(d->port, vxg_interrupt, IRQF_SHARED,
+					"vbe-xen-guest", d);
+	if (ret < 0) {
+		vxg_close(d->port);
+		return ret;
+	}
+	d->irq = ret;
+	ret = xenbus_printf(XBT_NIL, "data", d->key, "%u", d->port);
+	if (ret) {
+		unbind_from_irqhandler(d->irq, d);	/* closes the port */
+		d->irq = -1;
+		return ret;
+	}
+	pr_info("device %td: port %u irq %d base %#lx\n", d - vxg_devs,
+		d->port, d->irq, d->base);
+	return 0;
+}
+
+static void vxg_teardown(void)
+{
+	unsigned int i;
+
+	for (i = vxg_ndevs; i-- > 0;) {
+		struct vxg_dev *d = &vxg_devs[i];
+
+		if (!IS_ERR_OR_NULL(d->pdev))
+			platform_device_unregister(d->pdev);
+		if (d->irq >= 0)
+			unbind_from_irqhandler(d->irq, d);
+	}
+}
+
+static int __init vxg_init(void)
+{
 	struct resource res[2];
-	unsigned int waited = 0;
+	unsigned int waited = 0, i;
 	int ret;
 
 	if (!xen_domain() || xen_initial_domain())
 		return -ENODEV;
-	ret = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &alloc);
-	if (ret)
-		return ret;
-	vxg_port = alloc.port;
-	ret = bind_evtchn_to_irqhandler(vxg_port, vxg_interrupt, IRQF_SHARED,
-					"vbe-xen-guest", &vxg_port);
-	if (ret < 0)
-		goto err_close;
-	vxg_irq = ret;
-
-	ret = xenbus_printf(XBT_NIL, "data", "virtbe-port", "%u", vxg_port);
-	if (ret)
-		goto err_unbind;
-	pr_info("port %u irq %d base %#lx: waiting for dom0\n", vxg_port,
-		vxg_irq, base);
+	vxg_devs[0].base = base;
+	vxg_devs[1].base = fs_base;
+	for (vxg_ndevs = 0; vxg_ndevs < (fs_base ? 2 : 1); vxg_ndevs++) {
+		ret = vxg_channel(&vxg_devs[vxg_ndevs]);
+		if (ret)
+			goto err;
+	}
+	pr_info("%u device(s): waiting for dom0\n", vxg_ndevs);
 	while (!vxg_go()) {
 		if (waited >= wait_ms) {
 			ret = -ETIMEDOUT;
-			goto err_unbind;
+			goto err;
 		}
 		msleep(100);
 		waited += 100;
 	}
 
-	res[0] = (struct resource)DEFINE_RES_MEM(base, 0x200);
-	res[1] = (struct resource)DEFINE_RES_IRQ(vxg_irq);
-	vxg_pdev = platform_device_register_simple("virtio-mmio", 0, res, 2);
-	if (IS_ERR(vxg_pdev)) {
-		ret = PTR_ERR(vxg_pdev);
-		goto err_unbind;
+	for (i = 0; i < vxg_ndevs; i++) {
+		struct vxg_dev *d = &vxg_devs[i];
+
+		res[0] = (struct resource)DEFINE_RES_MEM(d->base, 0x200);
+		res[1] = (struct resource)DEFINE_RES_IRQ(d->irq);
+		d->pdev = platform_device_register_simple("virtio-mmio", i, res, 2);
+		if (IS_ERR(d->pdev)) {
+			ret = PTR_ERR(d->pdev);
+			goto err;
+		}
+		pr_info("virtio-mmio.%u registered\n", i);
 	}
-	pr_info("virtio-mmio device registered\n");
 	return 0;
 
-err_unbind:
-	unbind_from_irqhandler(vxg_irq, &vxg_port);	/* closes the port */
-	return ret;
-err_close:
-	vxg_close(vxg_port);
+err:
+	vxg_teardown();
 	return ret;
 }
 
 static void __exit vxg_exit(void)
 {
-	platform_device_unregister(vxg_pdev);
-	unbind_from_irqhandler(vxg_irq, &vxg_port);
+	vxg_teardown();
 }
 
 module_init(vxg_init);
 module_exit(vxg_exit);
-MODULE_DESCRIPTION("virtbe real-Xen test: a virtio-mmio device in a PVH domU");
+MODULE_DESCRIPTION("virtbe real-Xen test: virtio-mmio devices in a PVH domU");
 MODULE_LICENSE("GPL");
