@@ -17,6 +17,11 @@
 # makes Xen on Arm inject a data abort (an Oops if virtio_mmio took it), so
 # step 1 reads MagicValue from userspace (devmem: the abort is a SIGBUS),
 # and virtio_mmio is loaded only once MagicValue reads "virt".
+# With virtbe_mode=bridge (dom0-test.sh's second domU, vbe2, served by
+# tools/vhost-user/virtbe-vhost-user with Debian's qemu-storage-daemon and
+# virtiofsd behind it) vbe_xen_guest.ko registers two devices, virtio-blk
+# at 0xfe000000 and virtio-fs at 0xfe001000, and the domU runs bridge_test
+# below instead of steps 1 and 2.
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 export PATH=/bin
@@ -24,6 +29,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /tmp
 say() { echo "VBE-GUEST $*"; }
+FS_BASE=0xfe001000		# the second device's (virtbe_mode=bridge)
+FS_TAG=${virtbe_fs_tag:-vbefs}
 say "booted $(uname -r)"
 load() { for m; do
 	[ -f /lib/modules/$m.ko ] && { insmod /lib/modules/$m.ko || say "insmod $m failed"; }
@@ -51,6 +58,11 @@ if [ "${virtbe_dev:-}" = dt ]; then
 	done
 	[ $i -ge 240 ] || load virtio_mmio
 	drv=
+elif [ "${virtbe_mode:-}" = bridge ]; then
+	load virtio_ring virtio virtio_mmio virtio_blk crc16 mbcache jbd2 \
+		crc32c_generic ext4 fuse virtiofs
+	insmod /lib/modules/vbe_xen_guest.ko fs_base=$FS_BASE
+	say "test module rc=$?"
 else
 	load virtio_ring virtio virtio_mmio virtio_blk
 	insmod /lib/modules/vbe_xen_guest.ko
@@ -59,6 +71,114 @@ fi
 # the kick benchmark waits in a kernel thread until dom0 starts it
 if [ "${virtbe_bench:-0}" = 1 ]; then
 	insmod /lib/modules/vbe_xen_bench.ko || say "insmod vbe_xen_bench failed"
+fi
+# ---- virtbe_mode=bridge: vbe2, served by virtbe-vhost-user
+heartbeats() {	# one per vCPU: a vCPU stuck in a trapped access stops its own
+	for c in $(seq 0 $(($(nproc) - 1))); do
+		taskset -c $c sh -c "n=0; while :; do echo \"VBE-GUEST alive$c \$n\"; n=\$((n + 1)); sleep 1; done" &
+	done
+}
+bound() { [ -e /sys/bus/platform/devices/virtio-mmio.$1/driver ]; }
+# (a) qemu-storage-daemon's disk: ext4 made, written, checked, read back
+ext4_test() {
+	mkdir -p /mnt/blk
+	step=mkfs; mkfs.ext4 -q -F /dev/vda >/tmp/mkfs.log 2>&1 || return 1
+	step=mount; mount -t ext4 /dev/vda /mnt/blk || return 1
+	step=write; mkdir /mnt/blk/d || return 1
+	for k in 1 2 3 4 5 6; do
+		head -c $((k * 65536 + k * 517)) /dev/urandom >/mnt/blk/d/f$k || return 1
+	done
+	yes VIRTBE-EXT4-0123456789 | head -c 1048576 >/mnt/blk/big || return 1
+	(cd /mnt/blk && sha256sum big d/f*) >/tmp/sums || return 1
+	step=sync; sync || return 1
+	step=umount; umount /mnt/blk || return 1
+	step="e2fsck -fn"; e2fsck -fn /dev/vda >/tmp/fsck.log 2>&1 || return 1
+	echo 3 >/proc/sys/vm/drop_caches
+	step=remount; mount -t ext4 -o ro /dev/vda /mnt/blk || return 1
+	step=verify; (cd /mnt/blk && sha256sum -c /tmp/sums) >/tmp/verify.log 2>&1 || return 1
+	step=umount2; umount /mnt/blk
+}
+# (b) virtiofsd's directory: both sides create, rename and unlink; the
+# share itself carries dom0's "your turn" (dom0-step2)
+fs_test() {
+	mkdir -p /mnt/fs
+	step=mount; mount -t virtiofs "$FS_TAG" /mnt/fs || return 1
+	cd /mnt/fs || return 1
+	step="read dom0's file"; sha256sum -c from-dom0.sha256 >/dev/null || return 1
+	step=write; head -c 300000 /dev/urandom >from-domu.tmp || return 1
+	sha256sum from-domu.tmp | sed 's/from-domu.tmp/from-domu/' >from-domu.sha256 || return 1
+	step=rename; mv from-domu.tmp from-domu || return 1
+	step=unlink; echo doomed >doomed && rm doomed && [ ! -e doomed ] || return 1
+	step=mkdir; mkdir dir-domu && echo hello >dir-domu/hello || return 1
+	sync
+	say "FS DOMU DONE $(ls | tr '\n' ' ')"
+	step="wait for dom0's turn"
+	i=0
+	until [ -e dom0-step2 ]; do
+		sleep 0.5; i=$((i + 1)); [ $i -lt 240 ] || return 1
+	done
+	step="dom0's rename"; [ ! -e from-dom0 ] && sha256sum -c renamed-by-dom0.sha256 >/dev/null || return 1
+	step="dom0's unlinks"; [ ! -e from-domu ] && [ ! -e from-dom0.sha256 ] || return 1
+	step="dom0's new file"; [ "$(cat dir-domu/from-dom0)" = "written by dom0" ] || return 1
+	cd /
+	step=umount; umount /mnt/fs
+}
+bridge_test() {
+	drv=/sys/bus/platform/drivers/virtio-mmio
+	say "BRIDGE NEGATIVE: $(dmesg | grep -c 'Wrong magic value 0xffffffff') device(s) read all-ones before dom0's bridge claimed them"
+	say "waiting for the bridge"
+	# each device as soon as it answers; the disk first
+	i=0
+	until [ -b /dev/vda ] || [ $i -ge 90 ]; do
+		for x in 0 1; do bound $x || echo virtio-mmio.$x >$drv/bind 2>/dev/null; done
+		sleep 1
+		i=$((i + 1))
+	done
+	if [ -b /dev/vda ]; then
+		say "BRIDGE BLK after ${i}s: vda $(cat /sys/block/vda/size) sectors, $(ls /sys/block/vda/mq | wc -l) queue(s)"
+	else
+		say "BRIDGE BLK FAIL: no /dev/vda after ${i}s"
+	fi
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	if ext4_test; then
+		say "EXT4 OK (${t0}s..$(cut -d' ' -f1 /proc/uptime)s) $(grep -c OK /tmp/verify.log) checksums verified; fsck: $(tail -n1 /tmp/fsck.log)"
+	else
+		say "EXT4 FAIL at $step: $(tail -n3 /tmp/mkfs.log /tmp/fsck.log /tmp/verify.log 2>/dev/null | tr '\n' '|')"
+		umount /mnt/blk 2>/dev/null
+	fi
+	i=0
+	until bound 1 || [ $i -ge 60 ]; do
+		echo virtio-mmio.1 >$drv/bind 2>/dev/null
+		sleep 1
+		i=$((i + 1))
+	done
+	if bound 1; then
+		say "BRIDGE FS after ${i}s more: virtio device $(cat /sys/bus/platform/devices/virtio-mmio.1/virtio*/device), driver $(basename "$(readlink /sys/bus/platform/devices/virtio-mmio.1/virtio*/driver)")"
+	else
+		say "BRIDGE FS FAIL: virtio-mmio.1 unbound after ${i}s more"
+	fi
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	if fs_test; then
+		say "FS OK (${t0}s..$(cut -d' ' -f1 /proc/uptime)s)"
+	else
+		say "FS FAIL at $step: $(ls /mnt/fs 2>&1 | tr '\n' ' ')"
+		cd /
+	fi
+	say "irq $(grep -E 'vbe' /proc/interrupts | tr -s ' ' | tr '\n' '|')"
+	# reads for dom0 to kill qemu-storage-daemon under; a line every 8
+	(n=0; while :; do
+		dd if=/dev/vda of=/dev/null bs=65536 count=16 2>/dev/null
+		echo 3 >/proc/sys/vm/drop_caches
+		n=$((n + 1))
+		[ $((n % 8)) != 0 ] || say "io $n"
+	done) &
+	say "IO LOOP"
+}
+if [ "${virtbe_mode:-}" = bridge ]; then
+	ln -sf /proc/mounts /etc/mtab
+	bridge_test
+	heartbeats
+	while :; do sleep 3600; done
 fi
 if [ "${virtbe_dev:-}" != dt ]; then
 	dev=/sys/bus/platform/devices/virtio-mmio.0
@@ -100,8 +220,5 @@ if [ -b /dev/vda ]; then
 	done) &
 	say "IO LOOP"
 fi
-# one heartbeat per vCPU: a vCPU stuck in a trapped access stops its own
-for c in $(seq 0 $(($(nproc) - 1))); do
-	taskset -c $c sh -c "n=0; while :; do echo \"VBE-GUEST alive$c \$n\"; n=\$((n + 1)); sleep 1; done" &
-done
+heartbeats
 while :; do sleep 3600; done
