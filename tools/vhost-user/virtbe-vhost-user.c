@@ -1307,10 +1307,29 @@ static const char *attach_hint(int ret)
 	return "";
 }
 
+/* SIGTERM a daemon started with exec=; SIGKILL it after 3 s. */
+static void stop_daemon(struct vdev *d)
+{
+	int status, ms;
+
+	kill(d->pid, SIGTERM);
+	for (ms = 0; ms < 3000; ms += 10) {
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid)
+			break;
+		usleep(10000);
+	}
+	if (ms >= 3000) {
+		derr(d, "the daemon (pid %d) ignored SIGTERM for 3 s: killed",
+		     (int)d->pid);
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, &status, 0);
+	}
+	d->pid = 0;
+}
+
 static void shutdown_devices(void)
 {
 	unsigned int i, q;
-	int status;
 
 	br.stopping = true;
 	for (i = 0; i < br.ndevs; i++) {
@@ -1327,11 +1346,8 @@ static void shutdown_devices(void)
 		d->dev = NULL;
 		if (d->relay_fd >= 0)
 			close(d->relay_fd);
-		if (d->pid > 0) {
-			kill(d->pid, SIGTERM);
-			waitpid(d->pid, &status, 0);
-			d->pid = 0;
-		}
+		if (d->pid > 0)
+			stop_daemon(d);
 	}
 }
 
