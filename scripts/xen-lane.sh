@@ -3,7 +3,12 @@
 # QEMU/TCG with nested paging, Debian's 6.1 kernel as a PV dom0 running
 # virtbe.ko + virtbe_xen.ko + tools/vbe-blk, and a PVH domU (the same
 # kernel) whose own virtio_mmio/virtio_blk drivers use the device dom0
-# serves.  With --arch arm64 (the xen-arm64 lane): the same on
+# serves; then (amd64) a second PVH domU whose virtio-blk and virtio-fs
+# devices tools/vhost-user/virtbe-vhost-user serves with Debian's own
+# qemu-storage-daemon and virtiofsd (host binaries and their libraries,
+# from qemu-system-common) behind it, the domU using ext4 (Debian's
+# e2fsprogs, also from the host) and virtiofs.  With --arch arm64 (the
+# xen-arm64 lane): the vbe-blk part on
 # qemu-system-aarch64 (virt, GICv3, cortex-a57), Xen rebuilt from Debian's
 # source package with CONFIG_IOREQ_SERVER (Debian's arm64 build lacks it),
 # Debian's 6.1 arm64 kernel as dom0 and domU, modules and vbe-blk
@@ -17,7 +22,7 @@
 # Usage: scripts/xen-lane.sh [--log FILE] [--counts FILE] [--timeout S]
 #                            [--retries N] [--bench [--bench-iters N]
 #                            [--bench-maps N] [--bench-budget S]] [--quiet]
-#   --timeout S   one boot's limit (default 300, env VIRTBE_XEN_TIMEOUT)
+#   --timeout S   one boot's limit (default 420, env VIRTBE_XEN_TIMEOUT)
 #   --retries N   boots retried when the guest hung (default 1)
 #   --bench          run the benchmark too (one more TAP result)
 #   --bench-iters N  kick round trips per path (default 960, a multiple of 8)
@@ -28,6 +33,8 @@
 #                    the case Arm dom0s are in too (x86 only)
 #   --arch amd64|arm64  the machine (default amd64); arm64 has no --bench
 #   --kver 6.1|6.12  dom0's kernel on amd64 (default 6.1); the domU runs 6.1
+# Env VIRTBE_BRIDGE: the virtbe-vhost-user to pack (default: the one
+#   tools/vhost-user builds).
 # Exit status 0 only if every TAP result passed.  Downloads go to
 #   $VIRTBE_CACHE/xen/<version>[-arm64]/ (apt-get download + dpkg -x), the
 #   rebuilt arm64 hypervisor to $VIRTBE_CACHE/xen/arm64-hypervisor/.
@@ -36,7 +43,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
-log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-300} retries=1 quiet=0
+log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-420} retries=1 quiet=0
 dom0=pv arch=amd64 kver=6.1 bench=0 bench_iters=960 bench_maps=3 bench_budget=10
 die() { echo "xen-lane.sh: $*" >&2; exit 2; }
 say() { echo "xen-lane.sh: $*" >&2; }
@@ -139,6 +146,15 @@ if [ $arch = amd64 ]; then
 	make -C "$top/tools/xen-guest" --no-print-directory >&2
 	vbe_blk=$top/tools/vbe-blk/vbe-blk
 	built+=("$xg/vbe_xen_guest.ko" "$xg/vbe_xen_bench.ko" "$xg/vbe-xen-bench")
+	# the bridge and the unmodified daemons it serves the second domU with
+	if [ -n "${VIRTBE_BRIDGE:-}" ]; then
+		bridge=$VIRTBE_BRIDGE
+	else
+		make -C "$top/tools/vhost-user" --no-print-directory >&2
+		bridge=$top/tools/vhost-user/virtbe-vhost-user
+	fi
+	qsd=/usr/bin/qemu-storage-daemon virtiofsd=/usr/lib/qemu/virtiofsd
+	built+=("$bridge" "$qsd" "$virtiofsd" /usr/sbin/mke2fs /usr/sbin/e2fsck)
 else
 	# vbe-blk and libvirtbe, cross-built in a copy of their sources (the
 	# host's objects stay where they are), statically with the arm64
@@ -189,6 +205,18 @@ d=$work/domu
 skeleton "$d"
 for m in virtio_ring virtio virtio_mmio virtio_blk; do kmod "$d" $m "$domu_moddir"; done
 [ $arch = arm64 ] || cp "$xg/vbe_xen_guest.ko" "$d/lib/modules/"
+if [ $arch = amd64 ]; then
+	# the second domU's: ext4 on the virtio-blk disk, virtiofs, and
+	# Debian's e2fsprogs (dynamic: their libraries are packed below)
+	for m in crc16 mbcache jbd2 crc32c_generic ext4 fuse virtiofs; do
+		kmod "$d" $m "$domu_moddir"
+	done
+	rm -f "$d/bin/mkfs.ext4" "$d/bin/e2fsck"
+	cp /usr/sbin/mke2fs "$d/bin/mkfs.ext4"
+	cp /usr/sbin/e2fsck "$d/bin/e2fsck"
+	mkdir -p "$d/etc" "$d/mnt"
+	[ ! -f /etc/mke2fs.conf ] || cp /etc/mke2fs.conf "$d/etc/"
+fi
 [ $bench = 0 ] || cp "$xg/vbe_xen_bench.ko" "$d/lib/modules/"
 cp "$top/tools/xen-guest/domu-init.sh" "$d/init"
 
@@ -206,7 +234,6 @@ cp "$vbe_blk" "$r/bin/"
 [ $bench = 0 ] || cp "$xg/vbe-xen-bench" "$r/bin/"
 cp "$top/tools/xen-guest/dom0-test.sh" "$r/bin/dom0-test"
 cp "$domu_vmlinuz" "$r/xen/vmlinuz"
-cpio_gz "$d" "$r/xen/domu.cpio.gz"
 xb=$xroot/usr/lib/xen-4.17/bin
 for b in xl xenstored xenconsoled xen-init-dom0; do cp "$xb/$b" "$r/bin/"; done
 for b in xenstore-read xenstore-write xenstore-ls xenstore-list; do cp "$xroot/usr/bin/$b" "$r/bin/"; done
@@ -224,23 +251,41 @@ findlib() {	# findlib NAME: the first libdirs entry holding it
 	done
 	die "shared library $1 not found in ${libdirs[*]}"
 }
-todo=(libgcc_s.so.1)	# dlopened by pthread_cancel
-for b in xl xenstored xenconsoled xen-init-dom0 xenstore-read; do
-	todo+=($(needed "$r/bin/$b"))
-done
-while [ ${#todo[@]} -gt 0 ]; do
-	l=${todo[0]}; todo=("${todo[@]:1}")
-	[ -e "$r/lib/$triplet/$l" ] && continue
-	f=$(findlib "$l")
-	cp -L "$f" "$r/lib/$triplet/"
-	todo+=($(needed "$f"))
-done
-# the dynamic loader, where the binaries look for it
-interp=$(readelf -l "$r/bin/xl" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
-[ -n "$interp" ] || die "no program interpreter in xl"
-mkdir -p "$r$(dirname "$interp")"
-cp -L "$(findlib "$(basename "$interp")")" "$r$interp"
-ln -s lib "$r/usr/lib"
+libs() {	# libs ROOT BINARY...: their libraries, and the loader, into ROOT
+	local root=$1 b l f interp todo=(libgcc_s.so.1)	# dlopened by pthread_cancel
+	shift
+	mkdir -p "$root/lib/$triplet"
+	for b; do todo+=($(needed "$root/bin/$b")); done
+	while [ ${#todo[@]} -gt 0 ]; do
+		l=${todo[0]}; todo=("${todo[@]:1}")
+		[ -e "$root/lib/$triplet/$l" ] && continue
+		f=$(findlib "$l")
+		cp -L "$f" "$root/lib/$triplet/"
+		todo+=($(needed "$f"))
+	done
+	# the dynamic loader, where the binaries look for it
+	interp=$(readelf -l "$root/bin/$1" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	[ -n "$interp" ] || die "no program interpreter in $1"
+	mkdir -p "$root$(dirname "$interp")"
+	cp -L "$(findlib "$(basename "$interp")")" "$root$interp"
+	[ -e "$root/usr/lib" ] || ln -s ../lib "$root/usr/lib"
+}
+dom0_bins=(xl xenstored xenconsoled xen-init-dom0 xenstore-read)
+if [ $arch = amd64 ]; then
+	# a busybox applet's link would make cp write through it into busybox
+	rm -f "$r/bin/qemu-storage-daemon" "$r/bin/virtiofsd" "$r/bin/e2fsck"
+	cp "$bridge" "$r/bin/virtbe-vhost-user"
+	cp "$qsd" "$r/bin/qemu-storage-daemon"
+	cp "$virtiofsd" "$r/bin/virtiofsd"
+	cp /usr/sbin/e2fsck "$r/bin/e2fsck"
+	dom0_bins+=(qemu-storage-daemon virtiofsd e2fsck)
+	[ -z "$(needed "$r/bin/virtbe-vhost-user" 2>/dev/null)" ] || dom0_bins+=(virtbe-vhost-user)
+	ln -sf /proc/mounts "$r/etc/mtab"
+fi
+libs "$r" "${dom0_bins[@]}"
+[ $arch = arm64 ] || libs "$d" mkfs.ext4 e2fsck
+cpio_gz "$d" "$r/xen/domu.cpio.gz"
+say "domU initramfs $(du -h "$r/xen/domu.cpio.gz" | cut -f1)"
 cat >"$r/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox mount -t devtmpfs devtmpfs /dev
