@@ -539,6 +539,29 @@ TEST_F(qsd_sim, daemon_killed_and_restarted)
 	EXPECT_FALSE(self->vg.needs_reset);
 }
 
+/* A driver resets a running device and sets it up again: rings restart. */
+TEST_F(qsd_sim, reset_while_running)
+{
+	const uint64_t s[4] = { 512, 640, 768, 896 };
+	uint8_t buf[4096], w[4096];
+
+	RETURN_IF_SKIPPED();
+	for (unsigned int round = 0; round < 3; round++) {
+		for (unsigned int q = 0; q < NR_QUEUES; q++)
+			ASSERT_EQ(0, write_read_queue(&self->vg, q, s, 4, 4096,
+						      round * 10 + q));
+		ASSERT_EQ(0, vblk_guest_probe(&self->vg, 5000));
+		ASSERT_EQ(NR_QUEUES, self->vg.nr_queues);
+	}
+	/* What the last round wrote through queue 1 is read through 0. */
+	ASSERT_TRUE(file_has(self->fd, s[0], 4096, 2 * 10 + 1));
+	ASSERT_EQ(VIRTIO_BLK_S_OK,
+		  vblk_guest_request(&self->vg, VIRTIO_BLK_T_IN, s[0], buf,
+				     sizeof(buf)));
+	pattern(w, sizeof(w), 2 * 10 + 1);
+	ASSERT_EQ(0, memcmp(w, buf, sizeof(buf)));
+}
+
 TEST_F(qsd_sim, sigterm_clean_exit)
 {
 	uint8_t buf[512];
