@@ -269,12 +269,15 @@ guest_said_any() { grep -qE "VBE-GUEST ($1)" $LOG 2>/dev/null; }
 bridge_alive() { kill -0 $brpid 2>/dev/null; }
 bridge_tail() { sed 's/^/# bridge: /' /tmp/bridge.log | tail -${1:-15}; }
 io_count() { grep "VBE-GUEST io " $LOG | tail -n1 | cut -d' ' -f3; }
+# wait_guest SECONDS ERE: until vbe2 says so, or the bridge or vbe2 is gone
+guest_or_gone() { guest_said_any "$1" || ! bridge_alive || ! domain_exists; }
+wait_guest() { wait_for $1 guest_or_gone "$2"; }
 bridge_part() {
 	tb=$(now)
 	DOM=vbe2 LOG=/var/log/xen/console/guest-vbe2.log
-	# a domU of this lane sometimes triple-faults early in its boot (see
-	# Documentation/xen.rst, Benchmark): vbe2 is then destroyed, not
-	# rebooted under a stale domid, and created once more
+	# a domU of this lane sometimes triple-faults (Documentation/xen.rst,
+	# Benchmark): vbe2 is then destroyed, not rebooted under a domid this
+	# script no longer knows, and created once more if it was booting
 	sed -e 's/^name = .*/name = "vbe2"/' -e 's/ virtbe_bench=1//' \
 		-e "s/^extra = \"\\(.*\\)\"/extra = \"\\1 virtbe_mode=bridge virtbe_fs_tag=$FS_TAG\"/" \
 		/tmp/vbe.cfg >/tmp/vbe2.cfg
@@ -324,8 +327,8 @@ bridge_part() {
 			>/tmp/bridge.log 2>&1 &
 		brpid=$!
 	fi
-	if wait_for 120 guest_said_any "BRIDGE BLK|EXT4" && guest_said "BRIDGE BLK after" &&
-		wait_for 120 guest_said_any "BRIDGE FS|FS " && guest_said "BRIDGE FS after"; then
+	if wait_guest 120 "BRIDGE BLK|EXT4" && guest_said "BRIDGE BLK after" &&
+		wait_guest 120 "BRIDGE FS|FS " && guest_said "BRIDGE FS after"; then
 		ok "virtbe-vhost-user in a $KIND hands vbe2's memory, kicks and event channels to qemu-storage-daemon and virtiofsd: the domU's virtio_mmio probes virtio_blk and virtiofs"
 	else
 		nok "virtbe-vhost-user in a $KIND hands vbe2's memory, kicks and event channels to qemu-storage-daemon and virtiofsd: the domU's virtio_mmio probes virtio_blk and virtiofs"
@@ -336,7 +339,7 @@ bridge_part() {
 	grep -E "VBE-GUEST BRIDGE" $LOG | sed 's/^/# /'
 
 	# (a) virtio-blk: ext4 in the domU, on qemu-storage-daemon's image
-	if wait_for 180 guest_said_any "EXT4 (OK|FAIL)" && guest_said "EXT4 OK"; then
+	if wait_guest 180 "EXT4 (OK|FAIL)" && guest_said "EXT4 OK"; then
 		ok "$QSD serves the PVH domU's virtio_blk through virtbe-vhost-user: mkfs.ext4, mount, write+checksum, umount, e2fsck -fn clean, mount, checksums verified"
 	else
 		nok "$QSD serves the PVH domU's virtio_blk through virtbe-vhost-user: mkfs.ext4, mount, write+checksum, umount, e2fsck -fn clean, mount, checksums verified"
@@ -351,7 +354,7 @@ bridge_part() {
 	sed 's/^/# dom0 e2fsck: /' /tmp/fsck0.log 2>/dev/null | tail -3
 
 	# (b) virtio-fs: each side sees what the other created, renamed, unlinked
-	if wait_for 120 guest_said_any "FS DOMU DONE|FS FAIL" && guest_said "FS DOMU DONE" &&
+	if wait_guest 120 "FS DOMU DONE|FS FAIL" && guest_said "FS DOMU DONE" &&
 		(cd $SHARE && sha256sum -c from-domu.sha256 >/dev/null) &&
 		[ ! -e $SHARE/from-domu.tmp ] && [ ! -e $SHARE/doomed ] &&
 		[ "$(cat $SHARE/dir-domu/hello 2>/dev/null)" = hello ]; then
@@ -366,7 +369,7 @@ bridge_part() {
 		sed 's/from-dom0/renamed-by-dom0/' from-dom0.sha256 >renamed-by-dom0.sha256 &&
 		rm from-dom0.sha256 from-domu from-domu.sha256 &&
 		echo "written by dom0" >dir-domu/from-dom0 && : >dom0-step2)
-	if wait_for 120 guest_said_any "FS OK|FS FAIL" && guest_said "FS OK"; then
+	if wait_guest 120 "FS OK|FS FAIL" && guest_said "FS OK"; then
 		ok "$VFSD: the PVH domU sees dom0's rename, unlinks and new file at once (cache=none), and unmounts"
 	else
 		nok "$VFSD: the PVH domU sees dom0's rename, unlinks and new file at once (cache=none), and unmounts"
@@ -374,7 +377,7 @@ bridge_part() {
 	fi
 
 	# (c) qemu-storage-daemon killed mid-I/O, then restarted
-	wait_for 30 guest_said "IO LOOP"
+	wait_guest 30 "IO LOOP"
 	sleep 2
 	i0=$(io_count)
 	kill -KILL $qpid 2>/dev/null
