@@ -500,7 +500,12 @@ TEST_F(qsd_sim, daemon_killed_and_restarted)
 					   512));
 	EXPECT_GT(1000, ms_now() - t0);
 
-	/* The daemon comes back on the same socket. */
+	/*
+	 * The daemon stays away a while (long enough for a frontend's
+	 * reconnection attempts to back off), then comes back on the same
+	 * socket.
+	 */
+	usleep(1500000);
 	self->qsd = spawn_qsd(self->img, self->sock);
 	ASSERT_LT(0, self->qsd);
 	ASSERT_EQ(0, wait_socket(self->qsd, self->sock, 20000));
