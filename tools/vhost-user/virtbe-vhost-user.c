@@ -374,10 +374,15 @@ static int start_device(struct vdev *d)
 
 /* Device callbacks (from vbe_guest_process()) */
 
+static int try_connect(struct vdev *d);
+
 static int cb_features_ok(struct vbe_dev *dev, uint64_t features)
 {
 	struct vdev *d = vbe_dev_opaque(dev);
 
+	/* a driver probing again after a restart need not wait for a tick */
+	if (!d->vhu)
+		try_connect(d);
 	if (!d->vhu) {
 		derr(d, "the driver negotiates while no daemon is connected to %s",
 		     d->socket);
@@ -411,6 +416,8 @@ static void cb_reset(struct vbe_dev *dev)
 
 	d->running = false;
 	vlog("%s: reset by the driver\n", d->name);
+	if (!d->vhu && !br.stopping)
+		try_connect(d);
 }
 
 static void cb_queue_ready(struct vbe_dev *dev, unsigned int q,
@@ -763,8 +770,9 @@ static int tick(void)
 			return ret;	/* configuration the daemon refutes */
 		if (ret > 0) {
 			d->retry_at = t + d->retry_ms;
-			if (d->retry_ms < RETRY_MAX_MS)
-				d->retry_ms *= 2;
+			d->retry_ms *= 2;
+			if (d->retry_ms > RETRY_MAX_MS)
+				d->retry_ms = RETRY_MAX_MS;
 		}
 	}
 	return 0;
