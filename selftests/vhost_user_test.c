@@ -5,12 +5,12 @@
  * qemu-storage-daemon through tools/vhost-user's virtbe-vhost-user, which
  * hands the daemon the guest's memory fds, ioeventfds and irqfds.
  *
- *   qsd_sim      qemu-storage-daemon (num-queues=2) behind the bridge
+ *   bridge_debian_qemu_storage_daemon_sim      qemu-storage-daemon (num-queues=2) behind the bridge
  *                (queues=2), guest on the simulator: data on both queues,
  *                requests in flight, the daemon killed and restarted, the
  *                bridge's clean exit, and a data path that bypasses it.
- *   vbeblk_sim   control: the same driver, 16 requests in flight, against
- *                tools/vbe-blk (no bridge), so that a failure of qsd_sim
+ *   vbe_blk_sim   control: the same driver, 16 requests in flight, against
+ *                tools/vbe-blk (no bridge), so that a failure of bridge_debian_qemu_storage_daemon_sim
  *                can be told apart from one of the driver.
  *
  * Paths: /bin/qemu-storage-daemon, /bin/virtbe-vhost-user, /bin/vbe-blk
@@ -248,9 +248,9 @@ static bool file_has(int fd, uint64_t sector, uint32_t len, unsigned int seed)
 	return !memcmp(w, f, len);
 }
 
-/* ---------------------------------------------------------------- qsd_sim */
+/* ---------------------------------------------------------------- bridge_debian_qemu_storage_daemon_sim */
 
-FIXTURE(qsd_sim) {
+FIXTURE(bridge_debian_qemu_storage_daemon_sim) {
 	struct vblk_guest vg;
 	char img[64], sock[64];
 	int fd;
@@ -258,15 +258,15 @@ FIXTURE(qsd_sim) {
 	bool created;
 };
 
-FIXTURE_VARIANT(qsd_sim) {
+FIXTURE_VARIANT(bridge_debian_qemu_storage_daemon_sim) {
 	bool level;
 };
 
-FIXTURE_VARIANT_ADD(qsd_sim, edge) {
+FIXTURE_VARIANT_ADD(bridge_debian_qemu_storage_daemon_sim, edge) {
 	.level = false,
 };
 
-FIXTURE_VARIANT_ADD(qsd_sim, level) {
+FIXTURE_VARIANT_ADD(bridge_debian_qemu_storage_daemon_sim, level) {
 	.level = true,
 };
 
@@ -289,7 +289,7 @@ static int spawn_bridge(struct vblk_guest *vg, const char *sock, bool level)
 	return vblk_guest_spawn_argv(vg, (char **)argv);
 }
 
-FIXTURE_SETUP(qsd_sim)
+FIXTURE_SETUP(bridge_debian_qemu_storage_daemon_sim)
 {
 	memset(&self->vg, 0, sizeof(self->vg));
 	self->fd = -1;
@@ -323,7 +323,7 @@ FIXTURE_SETUP(qsd_sim)
 	       self->vg.qsize);
 }
 
-FIXTURE_TEARDOWN(qsd_sim)
+FIXTURE_TEARDOWN(bridge_debian_qemu_storage_daemon_sim)
 {
 	if (self->vg.backend) {
 		stop_pid(self->vg.backend, SIGTERM, 5000);
@@ -339,7 +339,7 @@ FIXTURE_TEARDOWN(qsd_sim)
 	}
 }
 
-TEST_F(qsd_sim, write_read_verify_flush)
+TEST_F(bridge_debian_qemu_storage_daemon_sim, write_read_verify_flush)
 {
 	static uint8_t w[128 << 10], r[128 << 10];
 	/* 32 KiB (64 sectors) each, queue q's shifted by 64 sectors. */
@@ -388,7 +388,7 @@ TEST_F(qsd_sim, write_read_verify_flush)
 	self->vg.backend = 0;
 }
 
-TEST_F(qsd_sim, two_queues_16_in_flight_each)
+TEST_F(bridge_debian_qemu_storage_daemon_sim, two_queues_16_in_flight_each)
 {
 	struct vblk_done d[VBLK_MAX_SLOTS];
 	unsigned int per_q[NR_QUEUES] = { 0 }, got = 0, rounds = 0;
@@ -444,7 +444,7 @@ TEST_F(qsd_sim, two_queues_16_in_flight_each)
 	}
 }
 
-TEST_F(qsd_sim, daemon_killed_and_restarted)
+TEST_F(bridge_debian_qemu_storage_daemon_sim, daemon_killed_and_restarted)
 {
 	static uint8_t w[64 << 10], r[64 << 10];
 	uint64_t t0, v, worst = 0, start;
@@ -545,7 +545,7 @@ TEST_F(qsd_sim, daemon_killed_and_restarted)
 }
 
 /* A driver resets a running device and sets it up again: rings restart. */
-TEST_F(qsd_sim, reset_while_running)
+TEST_F(bridge_debian_qemu_storage_daemon_sim, reset_while_running)
 {
 	const uint64_t s[4] = { 512, 640, 768, 896 };
 	uint8_t buf[4096], w[4096];
@@ -567,7 +567,7 @@ TEST_F(qsd_sim, reset_while_running)
 	ASSERT_EQ(0, memcmp(w, buf, sizeof(buf)));
 }
 
-TEST_F(qsd_sim, sigterm_clean_exit)
+TEST_F(bridge_debian_qemu_storage_daemon_sim, sigterm_clean_exit)
 {
 	uint8_t buf[512];
 	uint64_t v = 0, t0;
@@ -592,7 +592,7 @@ TEST_F(qsd_sim, sigterm_clean_exit)
  * kicks go from the kernel to the daemon's eventfd, the interrupts from its
  * irqfd to the guest.
  */
-TEST_F(qsd_sim, data_path_bypasses_bridge)
+TEST_F(bridge_debian_qemu_storage_daemon_sim, data_path_bypasses_bridge)
 {
 	long b0, b1, q0, q1;
 	uint64_t t0, wall;
@@ -626,16 +626,16 @@ TEST_F(qsd_sim, data_path_bypasses_bridge)
 	EXPECT_GE(30 + (long)wall / 50, b1 - b0);
 }
 
-/* ------------------------------------------------------------- vbeblk_sim */
+/* ------------------------------------------------------------- vbe_blk_sim */
 
-FIXTURE(vbeblk_sim) {
+FIXTURE(vbe_blk_sim) {
 	struct vblk_guest vg;
 	char img[64];
 	int fd;
 	bool created;
 };
 
-FIXTURE_SETUP(vbeblk_sim)
+FIXTURE_SETUP(vbe_blk_sim)
 {
 	memset(&self->vg, 0, sizeof(self->vg));
 	self->fd = -1;
@@ -656,7 +656,7 @@ FIXTURE_SETUP(vbeblk_sim)
 	ASSERT_EQ(0, vblk_guest_probe(&self->vg, 10000));
 }
 
-FIXTURE_TEARDOWN(vbeblk_sim)
+FIXTURE_TEARDOWN(vbe_blk_sim)
 {
 	if (self->vg.backend) {
 		stop_pid(self->vg.backend, SIGTERM, 5000);
@@ -670,7 +670,7 @@ FIXTURE_TEARDOWN(vbeblk_sim)
 	}
 }
 
-TEST_F(vbeblk_sim, one_queue_16_in_flight)
+TEST_F(vbe_blk_sim, one_queue_16_in_flight)
 {
 	uint64_t s[16];
 	uint8_t buf[512];
