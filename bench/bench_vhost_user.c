@@ -26,14 +26,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
-/* The bench rule builds one source file: the driver and vhu come in here. */
-#include "../tools/sim-guest/vblk_guest.c"
-#if __has_include("../tools/vhost-user/vhu.c")
-#include "../tools/vhost-user/vhu.c"
-#define HAVE_VHU 1
-#else
-#define HAVE_VHU 0
-#endif
+#include "../tools/sim-guest/vblk_guest.h"
+#include "../tools/vhost-user/vhu.h"
 
 #define DISK_SIZE	(64ULL << 20)
 #define GUEST_RAM	(16ULL << 20)
@@ -325,7 +319,6 @@ out:
 
 /* -------------------------------------------------------------- the floor */
 
-#if HAVE_VHU
 #define F_QSIZE		128
 #define F_DESC		0x10000ULL
 #define F_AVAIL		0x11000ULL
@@ -498,7 +491,6 @@ out:
 	close(memfd);
 	stop(qsd);
 }
-#endif
 
 static void line(const char *name, int depth, struct result ours,
 		 struct result floor)
@@ -544,11 +536,7 @@ int main(void)
 	}
 	close(fd);
 
-#if HAVE_VHU
 	bench_floor(fl, iters);
-#else
-	printf("bench_vhost_user: SKIP floor: tools/vhost-user/vhu.c absent\n");
-#endif
 	if (!virtbe)
 		printf("bench_vhost_user: SKIP bridge and vbe-blk: /dev/virtbe not there\n");
 	else if (access(BRIDGE_PATH, X_OK))
