@@ -138,6 +138,7 @@ demo-sim: deps
 	@printf '#!/bin/sh\nexec %s "$$@"\n' '$(DEMO_CMD)' >$(B)/demo/vbe-demo
 	@chmod +x $(B)/demo/vbe-demo
 	scripts/vm-run.sh --extra $(CURDIR)/tools=/tools \
+		$(if $(wildcard /usr/bin/qemu-storage-daemon),--extra /usr/bin/qemu-storage-daemon=/bin/qemu-storage-daemon) \
 		$(if $(wildcard $(B)/bench/*),--extra $(B)/bench=/bench) \
 		--extra $(B)/demo/vbe-demo=/bin/vbe-demo --cmd /bin/vbe-demo \
 		--log $(B)/$(DEMO_LANE)/demo.log \

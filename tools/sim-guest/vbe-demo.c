@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vbe-demo: a simulated guest whose virtio-blk device is served by the demo
- * backend (vbe-blk) through virtbe, printing what the guest sees.
+ * backend (vbe-blk) through virtbe, printing what the guest sees; or, with
+ * --qsd, by an unmodified qemu-storage-daemon behind virtbe-vhost-user.
  *
  *   vbe-demo [--backend PATH] [--file PATH] [--level]
+ *   vbe-demo --qsd PATH [--bridge PATH] [--file PATH] [--level]
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/virtio_blk.h>
@@ -36,14 +40,43 @@ static int check(const char *what, int ret)
 	return ret ? 1 : 0;
 }
 
+/* qemu-storage-daemon exporting @file as vhost-user-blk on @sock. */
+static pid_t start_qsd(const char *qsd, const char *file, const char *sock)
+{
+	char blockdev[160], export[200];
+	pid_t pid;
+
+	snprintf(blockdev, sizeof(blockdev),
+		 "driver=file,node-name=f,filename=%s", file);
+	snprintf(export, sizeof(export),
+		 "type=vhost-user-blk,id=e,node-name=d,addr.type=unix,addr.path=%s,writable=on",
+		 sock);
+	unlink(sock);
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		execl(qsd, qsd, "--blockdev", blockdev, "--blockdev",
+		      "driver=raw,node-name=d,file=f", "--export", export,
+		      (char *)NULL);
+		perror(qsd);
+		_exit(127);
+	}
+	return pid;
+}
+
 int main(int argc, char **argv)
 {
 	const char *backend = "/bin/vbe-blk", *file = "/tmp/vbe-demo-disk.img";
+	const char *qsd = NULL, *bridge = "/bin/virtbe-vhost-user";
+	const char *sock = "/tmp/vbe-demo-qsd.sock";
+	pid_t qsd_pid = 0;
 	static uint8_t wbuf[65536], rbuf[65536], fbuf[65536];
 	static const struct option opts[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "level", no_argument, NULL, 'l' },
+		{ "qsd", required_argument, NULL, 'q' },
+		{ "bridge", required_argument, NULL, 'B' },
 		{ }
 	};
 	struct vblk_guest vg;
@@ -56,6 +89,8 @@ int main(int argc, char **argv)
 		case 'b': backend = optarg; break;
 		case 'f': file = optarg; break;
 		case 'l': level = true; break;
+		case 'q': qsd = optarg; break;
+		case 'B': bridge = optarg; break;
 		default: return 2;
 		}
 	}
@@ -77,12 +112,39 @@ int main(int argc, char **argv)
 	printf("demo: simulated guest %llu: 16 MiB RAM, virtio-mmio at 0x%llx, %s irq %u\n",
 	       (unsigned long long)vg.guest_id, (unsigned long long)BASE,
 	       level ? "level" : "edge", IRQ);
-	printf("demo: starting the backend: %s --hyp sim --guest %llu ...\n",
-	       backend, (unsigned long long)vg.guest_id);
-	ret = vblk_guest_spawn(&vg, backend, file, true);
+	if (qsd) {
+		char id[32], mem[64], dev[160];
+		char *const bargv[] = {
+			(char *)bridge, "--hyp", "sim", "--guest", id,
+			"--mem", mem, "--device", dev, NULL,
+		};
+
+		snprintf(id, sizeof(id), "%llu",
+			 (unsigned long long)vg.guest_id);
+		snprintf(mem, sizeof(mem), "0:0x%llx",
+			 (unsigned long long)vg.ram_size);
+		snprintf(dev, sizeof(dev),
+			 "type=blk,base=0x%llx,irq=%u,irq-type=%s,socket=%s",
+			 (unsigned long long)BASE, IRQ,
+			 level ? "level" : "edge", sock);
+		printf("demo: starting Debian's unmodified daemon: %s ... --export type=vhost-user-blk,addr.path=%s\n",
+		       qsd, sock);
+		qsd_pid = start_qsd(qsd, file, sock);
+		printf("demo: starting the bridge: %s --hyp sim --guest %s --mem %s --device %s\n",
+		       bridge, id, mem, dev);
+		ret = qsd_pid > 0 ? vblk_guest_spawn_argv(&vg, bargv) : -ECHILD;
+	} else {
+		printf("demo: starting the backend: %s --hyp sim --guest %llu ...\n",
+		       backend, (unsigned long long)vg.guest_id);
+		ret = vblk_guest_spawn(&vg, backend, file, true);
+	}
 	if (ret || vblk_guest_probe(&vg, 10000)) {
 		fprintf(stderr, "vbe-demo: no virtio-blk device appeared\n");
 		vblk_guest_destroy(&vg);
+		if (qsd_pid > 0) {
+			kill(qsd_pid, SIGTERM);
+			waitpid(qsd_pid, NULL, 0);
+		}
 		return 1;
 	}
 
@@ -108,7 +170,12 @@ int main(int argc, char **argv)
 	       vg.nr_kicks, vg.nr_kicks, vg.nr_irqs);
 
 	ret = vblk_guest_stop_backend(&vg);
-	fails += check("backend exited cleanly on SIGTERM", ret);
+	fails += check(qsd ? "bridge exited cleanly on SIGTERM" :
+			     "backend exited cleanly on SIGTERM", ret);
+	if (qsd_pid > 0) {
+		kill(qsd_pid, SIGTERM);
+		waitpid(qsd_pid, NULL, 0);
+	}
 	if (pread(fd, fbuf, sizeof(fbuf), 8 * 512) != sizeof(fbuf))
 		fails++;
 	fails += check("backing file holds the data",
