@@ -544,6 +544,65 @@ TEST_F(bridge_debian_qemu_storage_daemon_sim, daemon_killed_and_restarted)
 	EXPECT_FALSE(self->vg.needs_reset);
 }
 
+/*
+ * Linux's drivers do not act on DEVICE_NEEDS_RESET: a block device whose
+ * daemon came back is served again without a reset, the new daemon taking
+ * the rings over where the used rings stand: a read the driver made
+ * available while no daemon served completes, and so do new requests.
+ */
+TEST_F(bridge_debian_qemu_storage_daemon_sim,
+       daemon_restarted_driver_ignores_needs_reset)
+{
+	static uint8_t w[4096];
+	struct vblk_done d[VBLK_MAX_SLOTS];
+	uint64_t start, v = 0;
+	int st, tag, n;
+
+	RETURN_IF_SKIPPED();
+	pattern(w, sizeof(w), 77);
+	ASSERT_EQ(VIRTIO_BLK_S_OK,
+		  vblk_guest_request(&self->vg, VIRTIO_BLK_T_OUT, 2000, w,
+				     sizeof(w)));
+	ASSERT_EQ(VIRTIO_BLK_S_OK,
+		  vblk_guest_request(&self->vg, VIRTIO_BLK_T_FLUSH, 0, NULL, 0));
+	ASSERT_EQ(0, kill(self->qsd, SIGKILL));
+	ASSERT_EQ(self->qsd, waitpid(self->qsd, &st, 0));
+	self->qsd = 0;
+	/* a read made available while no daemon serves */
+	tag = vblk_guest_submit(&self->vg, 1, VIRTIO_BLK_T_IN, 2000, NULL,
+				sizeof(w));
+	ASSERT_LE(0, tag);
+	ASSERT_EQ(0, vblk_guest_kick(&self->vg, 1));
+	start = ms_now();
+	while (!(v & VIRTIO_CONFIG_S_NEEDS_RESET) && ms_now() - start < 5000) {
+		ASSERT_EQ(0, vblk_mmio_read(&self->vg, VIRTIO_MMIO_STATUS, 4,
+					    &v));
+		usleep(20000);
+	}
+	ASSERT_NE(0, v & VIRTIO_CONFIG_S_NEEDS_RESET);
+	while (vblk_guest_wait_irq(&self->vg, 500) == 0)
+		;
+	self->vg.needs_reset = false;	/* ignored, as Linux does */
+
+	self->qsd = spawn_qsd(self->img, self->sock);
+	ASSERT_LT(0, self->qsd);
+	ASSERT_EQ(0, wait_socket(self->qsd, self->sock, 20000));
+	start = ms_now();
+	n = vblk_guest_poll(&self->vg, d, VBLK_MAX_SLOTS, 10000);
+	TH_LOG("%d request(s) completed %llu ms after the restart", n,
+	       (unsigned long long)(ms_now() - start));
+	ASSERT_EQ(1, n);
+	ASSERT_EQ(tag, d[0].tag);
+	ASSERT_EQ(VIRTIO_BLK_S_OK, d[0].status);
+	ASSERT_EQ(0, memcmp(w, vblk_guest_data(&self->vg, 1, tag), sizeof(w)));
+	/* and new requests, on both queues, without a reset */
+	for (unsigned int q = 0; q < NR_QUEUES; q++) {
+		const uint64_t s[2] = { 4000 + q * 64, 4016 + q * 64 };
+
+		ASSERT_EQ(0, write_read_queue(&self->vg, q, s, 2, 4096, 9 + q));
+	}
+}
+
 /* A driver resets a running device and sets it up again: rings restart. */
 TEST_F(bridge_debian_qemu_storage_daemon_sim, reset_while_running)
 {

@@ -287,26 +287,53 @@ static void disconnect(struct vdev *d, const char *why, int ret)
 	retry_soon(d);
 }
 
-static int start_ring(struct vdev *d, unsigned int q)
+/*
+ * Where a ring resumes with a new daemon: the used ring's index in guest
+ * memory.  Requests the old daemon took but never completed are taken
+ * again, as QEMU does when a vhost-user back-end crashed
+ * (virtio_queue_restore_last_avail_idx()).
+ */
+static int used_idx(const struct vbe_queue_addr *qa, unsigned int *idx)
+{
+	uint16_t *p;
+	int ret;
+
+	ret = vbe_memtab_translate(vbe_guest_memtab(br.guest), qa->used + 2,
+				   sizeof(*p), false, (void **)&p);
+	if (ret)
+		return ret;
+	*idx = le16toh(__atomic_load_n(p, __ATOMIC_ACQUIRE));
+	return 0;
+}
+
+static int start_ring(struct vdev *d, unsigned int q, bool resume)
 {
 	struct vbe_queue_addr qa;
 	struct vhu_vring r;
+	unsigned int base = 0;
+	uint64_t one = 1;
 	int ret;
 
 	ret = vbe_dev_queue_addr(d->dev, q, &qa);
+	if (!ret && resume)
+		ret = used_idx(&qa, &base);
 	if (ret)
 		return ret;
 	r = (struct vhu_vring){
 		.index = q, .num = qa.num, .desc = qa.desc, .avail = qa.avail,
-		.used = qa.used, .base = 0, .kick_fd = vbe_dev_kick_fd(d->dev, q),
+		.used = qa.used, .base = base,
+		.kick_fd = vbe_dev_kick_fd(d->dev, q),
 		.call_fd = d->relay_fd >= 0 ? d->relay_fd : vbe_dev_call_fd(d->dev),
 	};
 	ret = vhu_start_vring(d->vhu, &r);
 	if (ret)
 		return ret;
 	d->ring[q] = true;
-	vlog("%s: queue %u (%u entries) handed to the daemon\n", d->name, q,
-	     qa.num);
+	/* what the driver made available meanwhile waits for a kick */
+	if (resume && write(r.kick_fd, &one, sizeof(one)) != sizeof(one))
+		return -errno;
+	vlog("%s: queue %u (%u entries) handed to the daemon at avail index %u\n",
+	     d->name, q, qa.num, base);
 	return 0;
 }
 
@@ -328,8 +355,12 @@ static void stop_ring(struct vdev *d, unsigned int q)
 	vlog("%s: queue %u stopped at avail index %u\n", d->name, q, base);
 }
 
-/* DRIVER_OK: hand the memory and every ready queue to the daemon. */
-static int start_device(struct vdev *d)
+/*
+ * DRIVER_OK: hand the memory and every ready queue to the daemon; or
+ * (@resume) a daemon that replaced a dead one takes over the rings where
+ * the used rings stand.
+ */
+static int start_device(struct vdev *d, bool resume)
 {
 	struct vhu_region r[MAX_MEM];
 	uint64_t f;
@@ -361,7 +392,7 @@ static int start_device(struct vdev *d)
 	}
 	for (i = 0; i < d->nq; i++) {
 		if (vbe_dev_vq(d->dev, i)) {
-			ret = start_ring(d, i);
+			ret = start_ring(d, i, resume);
 			if (ret)
 				return ret;
 		}
@@ -403,7 +434,7 @@ static void cb_driver_ok(struct vbe_dev *dev)
 		vbe_dev_set_needs_reset(dev);
 		return;
 	}
-	ret = start_device(d);
+	ret = start_device(d, false);
 	if (ret) {
 		disconnect(d, "starting the device", ret);
 		vbe_dev_set_needs_reset(dev);
@@ -432,7 +463,7 @@ static void cb_queue_ready(struct vbe_dev *dev, unsigned int q,
 	}
 	/* a queue enabled after DRIVER_OK joins at once */
 	if (d->running && d->vhu) {
-		ret = start_ring(d, q);
+		ret = start_ring(d, q, false);
 		if (ret)
 			disconnect(d, "starting a queue", ret);
 	}
@@ -651,6 +682,32 @@ static int create_device(struct vdev *d, struct vhu *v)
 	return 0;
 }
 
+/*
+ * A new daemon while the driver still uses the device (it has not reset
+ * it after DEVICE_NEEDS_RESET, and Linux's drivers never do): a block
+ * device has no state but its rings, so the new daemon takes them over
+ * and the guest's I/O goes on, requests in flight being taken again.
+ * Other devices keep state in the daemon (virtio-fs: every open file) that
+ * a new daemon does not have: they wait for the driver's reset.
+ */
+static void resume_device(struct vdev *d)
+{
+	int ret;
+
+	if (d->type != VIRTIO_ID_BLOCK) {
+		printf(PROG ": %s: the driver must reset the device to use the new daemon\n",
+		       d->name);
+		return;
+	}
+	ret = start_device(d, true);
+	if (ret) {
+		disconnect(d, "resuming the rings", ret);
+		return;
+	}
+	printf(PROG ": %s: the new daemon took over the rings where the used rings stand\n",
+	       d->name);
+}
+
 /* Try to connect; 0 when connected, 1 when the daemon is not there yet. */
 static int try_connect(struct vdev *d)
 {
@@ -694,9 +751,10 @@ static int try_connect(struct vdev *d)
 	d->vhu = v;
 	d->connects++;
 	d->waiting_said = false;
-	printf(PROG ": %s: connected to the daemon at %s (protocol features 0x%" PRIx64 ")%s\n",
-	       d->name, d->socket, vhu_protocol_features(v),
-	       d->connects > 1 ? "; the driver must reset the device" : "");
+	printf(PROG ": %s: connected to the daemon at %s (protocol features 0x%" PRIx64 ")\n",
+	       d->name, d->socket, vhu_protocol_features(v));
+	if (d->dev && (vbe_dev_status(d->dev) & VIRTIO_CONFIG_S_DRIVER_OK))
+		resume_device(d);
 	return 0;
 }
 
