@@ -12,6 +12,9 @@ pkgs=(
 	linux-headers-amd64		# 6.1 lane headers (Debian sets CC = gcc-12)
 	linux-source-6.1		# kselftest harness, checkpatch, kernel-doc
 	qemu-system-x86 busybox-static
+	qemu-system-common		# qemu-storage-daemon, virtiofsd: the daemons
+					# the vhost-user bridge's tests serve with
+	e2fsprogs			# mkfs.ext4, e2fsck for the Xen lanes' domU
 	libfdt-dev device-tree-compiler
 	sparse dwarves			# dwarves: pahole, needed by the 6.12 headers
 	cpio xz-utils pkg-config kmod
