@@ -682,6 +682,21 @@ static int create_device(struct vdev *d, struct vhu *v)
 	return 0;
 }
 
+/* Undo what create_device() did, so that a later connection can redo it. */
+static void destroy_device(struct vdev *d)
+{
+	if (d->relay_fd >= 0) {
+		ep_del(d->relay_fd);
+		close(d->relay_fd);
+		d->relay_fd = -1;
+	}
+	if (d->dev && d->irq_type == VIRTBE_IRQ_LEVEL &&
+	    vbe_dev_resample_fd(d->dev) >= 0)
+		ep_del(vbe_dev_resample_fd(d->dev));
+	vbe_dev_free(d->dev);
+	d->dev = NULL;
+}
+
 /*
  * A new daemon while the driver still uses the device (it has not reset
  * it after DEVICE_NEEDS_RESET, and Linux's drivers never do): a block
@@ -732,7 +747,13 @@ static int try_connect(struct vdev *d)
 		ret = create_device(d, v);
 		if (ret) {
 			vhu_close(v);
-			return ret;
+			destroy_device(d);
+			if (ret != -ETIMEDOUT && ret != -ECONNRESET &&
+			    ret != -EPIPE)
+				return ret;	/* the configuration is wrong */
+			derr(d, "the daemon at %s went away while the device was being set up: trying again",
+			     d->socket);
+			return 1;
 		}
 	} else if ((vhu_features(v) & d->offered) != d->offered) {
 		derr(d, "the daemon now at %s lacks features 0x%" PRIx64 " the device offers; a driver that negotiates them will be refused",
@@ -1408,10 +1429,7 @@ static void shutdown_devices(void)
 			vhu_close(d->vhu);
 			d->vhu = NULL;
 		}
-		vbe_dev_free(d->dev);
-		d->dev = NULL;
-		if (d->relay_fd >= 0)
-			close(d->relay_fd);
+		destroy_device(d);
 		if (d->pid > 0)
 			stop_daemon(d);
 	}
