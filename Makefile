@@ -104,9 +104,11 @@ bench-build: $(BENCH_BINS)
 	@for f in $(B)/bench/*; do case " $(BENCH_BINS) " in *" $$f "*) ;; \
 		*) [ ! -e "$$f" ] || { echo "  RM      $$f"; rm -rf "$$f"; } ;; esac; done
 
-# every benchmark may use the simulated guest's driver and the vhost-user
-# frontend (the floor of bench_vhost_user)
-BENCH_HELPERS := tools/sim-guest/vblk_guest.c tools/vhost-user/vhu.c
+# every benchmark may use the simulated guest's driver, its daemons
+# (qemu-storage-daemon) and the vhost-user frontend (the floor of
+# bench_vhost_user)
+BENCH_HELPERS := tools/sim-guest/vblk_guest.c tools/sim-guest/daemons.c \
+	tools/vhost-user/vhu.c
 $(B)/bench/%: bench/%.c $(BENCH_HELPERS) $(wildcard uapi/linux/*.h lib/include/*.h bench/*.h tools/sim-guest/*.h tools/vhost-user/*.h) $(LIBA) | $(HARNESS)/kselftest_harness.h
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -static -o $@ $< $(BENCH_HELPERS) $(LIBA) $(LIBFDT) -lm

@@ -19,13 +19,11 @@
  */
 #include "bench_common.h"
 
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "../tools/sim-guest/daemons.h"
 #include "../tools/sim-guest/vblk_guest.h"
 #include "../tools/vhost-user/vhu.h"
 
@@ -81,80 +79,20 @@ static void finish(struct result *r, uint64_t *lat, int n, uint64_t ns)
 	r->median_us = n ? lat[n / 2] / 1000.0 : 0;
 }
 
-static long cpu_ms(pid_t pid)
-{
-	unsigned long ut, st;
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-			 &ut, &st) != 2)
-		return -1;
-	return (long)((ut + st) * 1000 / sysconf(_SC_CLK_TCK));
-}
-
-static void stop(pid_t pid)
-{
-	uint64_t end = now_ns() + 5000000000ULL;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	while (now_ns() < end) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
+/* The daemon on @sock, or -1 (said why) if it does not listen in 20 s. */
 static pid_t spawn_qsd(void)
 {
-	char file[256], exp[320];
-	uint64_t end = now_ns() + 20000000000ULL;
-	struct stat st;
-	pid_t pid;
+	pid_t pid = qsd_spawn(QSD_PATH, img, sock, 1);
+	int ret;
 
-	snprintf(file, sizeof(file), "driver=file,node-name=f,filename=%s",
-		 img);
-	snprintf(exp, sizeof(exp),
-		 "type=vhost-user-blk,id=e,node-name=d,addr.type=unix,addr.path=%s,writable=on,num-queues=1",
-		 sock);
-	unlink(sock);
-	fflush(stdout);
-	pid = fork();
-	if (!pid) {
-		const char *argv[] = {
-			QSD_PATH, "--blockdev", file,
-			"--blockdev", "driver=raw,node-name=d,file=f",
-			"--export", exp, NULL,
-		};
-
-		execv(argv[0], (char **)argv);
-		perror("exec qemu-storage-daemon");
-		_exit(127);
-	}
 	if (pid < 0)
 		return -1;
-	while (stat(sock, &st) || !S_ISSOCK(st.st_mode)) {
-		if (waitpid(pid, NULL, WNOHANG) == pid || now_ns() > end) {
-			fprintf(stderr, "bench: qemu-storage-daemon did not start\n");
-			stop(pid);
-			return -1;
-		}
-		usleep(10000);
+	ret = daemon_wait_socket(pid, sock, 20000);
+	if (ret) {
+		fprintf(stderr, "bench: qemu-storage-daemon did not start\n");
+		if (ret == -ETIMEDOUT)
+			daemon_stop(pid, 5000);
+		return -1;
 	}
 	return pid;
 }
@@ -303,18 +241,18 @@ static void bench_guest(const char *name, bool bridge, struct result r[2],
 			strerror(-ret));
 		goto out;
 	}
-	cpu0 = cpu_ms(vg.backend);
+	cpu0 = proc_cpu_ms(vg.backend);
 	r[0] = run_guest(&vg, 1, iters);
 	r[1] = run_guest(&vg, 16, iters);
 	if (bridge)
 		printf("# %s: the bridge used %ld ms of CPU during %d requests\n",
-		       name, cpu_ms(vg.backend) - cpu0, r[0].n + r[1].n);
+		       name, proc_cpu_ms(vg.backend) - cpu0, r[0].n + r[1].n);
 out:
 	if (vg.backend)
-		stop(vg.backend);
+		daemon_stop(vg.backend, 5000);
 	vg.backend = 0;
 	vblk_guest_destroy(&vg);
-	stop(qsd);
+	daemon_stop(qsd, 5000);
 }
 
 /* -------------------------------------------------------------- the floor */
@@ -489,7 +427,7 @@ out:
 	close(f.call);
 	munmap(f.ram, GUEST_RAM);
 	close(memfd);
-	stop(qsd);
+	daemon_stop(qsd, 5000);
 }
 
 static void line(const char *name, int depth, struct result ours,

@@ -19,13 +19,13 @@
  */
 #include <signal.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 
 #include "virtbe_utils.h"
+#include "../tools/sim-guest/daemons.h"
 #include "../tools/sim-guest/vblk_guest.h"
 
 #define DISK_SIZE	(8 << 20)
@@ -67,108 +67,6 @@ static void pattern(uint8_t *p, size_t len, unsigned int seed)
 		p[i] = (uint8_t)((i >> 9) * 131 + i * 7 + seed * 29 + 1);
 }
 
-/*
- * Signal @pid and reap it within @timeout_ms, else SIGKILL it.  Returns its
- * exit status, 128 + signal if a signal ended it, or -ETIMEDOUT if it had to
- * be killed.
- */
-static int stop_pid(pid_t pid, int sig, int timeout_ms)
-{
-	uint64_t end = ms_now() + timeout_ms;
-	int status;
-
-	if (pid <= 0)
-		return 0;
-	kill(pid, sig);
-	while (ms_now() < end) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) :
-						   128 + WTERMSIG(status);
-		if (r < 0)
-			return -errno;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -ETIMEDOUT;
-}
-
-static bool is_socket(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st) && S_ISSOCK(st.st_mode);
-}
-
-static pid_t spawn_qsd(const char *img, const char *sock)
-{
-	char file[256], exp[320];
-	pid_t pid;
-
-	snprintf(file, sizeof(file), "driver=file,node-name=f,filename=%s",
-		 img);
-	snprintf(exp, sizeof(exp),
-		 "type=vhost-user-blk,id=e,node-name=d,addr.type=unix,addr.path=%s,writable=on,num-queues=%d",
-		 sock, NR_QUEUES);
-	unlink(sock);
-	fflush(stdout);
-	pid = fork();
-	if (!pid) {
-		const char *argv[] = {
-			QSD_PATH, "--blockdev", file,
-			"--blockdev", "driver=raw,node-name=d,file=f",
-			"--export", exp, NULL,
-		};
-
-		execv(argv[0], (char **)argv);
-		perror("exec qemu-storage-daemon");
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Wait for the daemon's socket; 0 or -ETIMEDOUT (-ECHILD if it died). */
-static int wait_socket(pid_t pid, const char *sock, int timeout_ms)
-{
-	uint64_t end = ms_now() + timeout_ms;
-
-	while (!is_socket(sock)) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return -ECHILD;
-		if (ms_now() >= end)
-			return -ETIMEDOUT;
-		usleep(10000);
-	}
-	return 0;
-}
-
-/* utime + stime of a process, in milliseconds, or -1. */
-static long cpu_ms(pid_t pid)
-{
-	unsigned long ut, st;
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	p = strrchr(buf, ')');	/* the command name may hold anything */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-			 &ut, &st) != 2)
-		return -1;
-	return (long)((ut + st) * 1000 / sysconf(_SC_CLK_TCK));
-}
-
-/* Submit @n requests of @len bytes on @queue and wait for them all. */
 static int run_batch(struct vblk_guest *vg, unsigned int queue,
 		     uint32_t type, const uint64_t *sectors, uint8_t *const *bufs,
 		     unsigned int n, uint32_t len, int *tags)
@@ -310,9 +208,9 @@ FIXTURE_SETUP(bridge_debian_qemu_storage_daemon_sim)
 				       variant->level));
 	self->created = true;
 	self->vg.qsize = 128;
-	self->qsd = spawn_qsd(self->img, self->sock);
+	self->qsd = qsd_spawn(QSD_PATH, self->img, self->sock, NR_QUEUES);
 	ASSERT_LT(0, self->qsd);
-	ASSERT_EQ(0, wait_socket(self->qsd, self->sock, 20000));
+	ASSERT_EQ(0, daemon_wait_socket(self->qsd, self->sock, 20000));
 	ASSERT_EQ(0, spawn_bridge(&self->vg, self->sock, variant->level));
 	ASSERT_EQ(0, vblk_guest_probe(&self->vg, 20000));
 	ASSERT_EQ(DISK_SIZE / 512, self->vg.capacity);
@@ -326,12 +224,12 @@ FIXTURE_SETUP(bridge_debian_qemu_storage_daemon_sim)
 FIXTURE_TEARDOWN(bridge_debian_qemu_storage_daemon_sim)
 {
 	if (self->vg.backend) {
-		stop_pid(self->vg.backend, SIGTERM, 5000);
+		daemon_stop(self->vg.backend, 5000);
 		self->vg.backend = 0;
 	}
 	if (self->created)
 		vblk_guest_destroy(&self->vg);
-	stop_pid(self->qsd, SIGTERM, 5000);
+	daemon_stop(self->qsd, 5000);
 	if (self->fd >= 0) {
 		close(self->fd);
 		unlink(self->img);
@@ -384,7 +282,7 @@ TEST_F(bridge_debian_qemu_storage_daemon_sim, write_read_verify_flush)
 		  vblk_guest_request(&self->vg, VIRTIO_BLK_T_IN,
 				     DISK_SIZE / 512, r, 512));
 	EXPECT_LT(0, self->vg.nr_irqs);
-	EXPECT_EQ(0, stop_pid(self->vg.backend, SIGTERM, 5000));
+	EXPECT_EQ(0, daemon_stop(self->vg.backend, 5000));
 	self->vg.backend = 0;
 }
 
@@ -506,9 +404,9 @@ TEST_F(bridge_debian_qemu_storage_daemon_sim, daemon_killed_and_restarted)
 	 * socket.
 	 */
 	usleep(1500000);
-	self->qsd = spawn_qsd(self->img, self->sock);
+	self->qsd = qsd_spawn(QSD_PATH, self->img, self->sock, NR_QUEUES);
 	ASSERT_LT(0, self->qsd);
-	ASSERT_EQ(0, wait_socket(self->qsd, self->sock, 20000));
+	ASSERT_EQ(0, daemon_wait_socket(self->qsd, self->sock, 20000));
 	start = ms_now();
 	/*
 	 * The guest resets the device and initialises it again: once should
@@ -584,9 +482,9 @@ TEST_F(bridge_debian_qemu_storage_daemon_sim,
 		;
 	self->vg.needs_reset = false;	/* ignored, as Linux does */
 
-	self->qsd = spawn_qsd(self->img, self->sock);
+	self->qsd = qsd_spawn(QSD_PATH, self->img, self->sock, NR_QUEUES);
 	ASSERT_LT(0, self->qsd);
-	ASSERT_EQ(0, wait_socket(self->qsd, self->sock, 20000));
+	ASSERT_EQ(0, daemon_wait_socket(self->qsd, self->sock, 20000));
 	start = ms_now();
 	n = vblk_guest_poll(&self->vg, d, VBLK_MAX_SLOTS, 10000);
 	TH_LOG("%d request(s) completed %llu ms after the restart", n,
@@ -635,7 +533,7 @@ TEST_F(bridge_debian_qemu_storage_daemon_sim, sigterm_clean_exit)
 	ASSERT_EQ(VIRTIO_BLK_S_OK,
 		  vblk_guest_request(&self->vg, VIRTIO_BLK_T_IN, 0, buf,
 				     sizeof(buf)));
-	ASSERT_EQ(0, stop_pid(self->vg.backend, SIGTERM, 5000));
+	ASSERT_EQ(0, daemon_stop(self->vg.backend, 5000));
 	self->vg.backend = 0;
 	/* The bridge let go of the device: no backend, all-ones, at once. */
 	t0 = ms_now();
@@ -658,8 +556,8 @@ TEST_F(bridge_debian_qemu_storage_daemon_sim, data_path_bypasses_bridge)
 	uint8_t buf[4096];
 
 	RETURN_IF_SKIPPED();
-	b0 = cpu_ms(self->vg.backend);
-	q0 = cpu_ms(self->qsd);
+	b0 = proc_cpu_ms(self->vg.backend);
+	q0 = proc_cpu_ms(self->qsd);
 	ASSERT_LE(0, b0);
 	ASSERT_LE(0, q0);
 	t0 = ms_now();
@@ -676,8 +574,8 @@ TEST_F(bridge_debian_qemu_storage_daemon_sim, data_path_bypasses_bridge)
 		ASSERT_EQ(VIRTIO_BLK_S_OK, d.status);
 	}
 	wall = ms_now() - t0;
-	b1 = cpu_ms(self->vg.backend);
-	q1 = cpu_ms(self->qsd);
+	b1 = proc_cpu_ms(self->vg.backend);
+	q1 = proc_cpu_ms(self->qsd);
 	printf("# bridge CPU time during %d requests: %ld ms (qemu-storage-daemon: %ld ms, wall %llu ms, %lu interrupts)\n",
 	       BURST, b1 - b0, q1 - q0, (unsigned long long)wall,
 	       self->vg.nr_irqs);
@@ -718,7 +616,7 @@ FIXTURE_SETUP(vbe_blk_sim)
 FIXTURE_TEARDOWN(vbe_blk_sim)
 {
 	if (self->vg.backend) {
-		stop_pid(self->vg.backend, SIGTERM, 5000);
+		daemon_stop(self->vg.backend, 5000);
 		self->vg.backend = 0;
 	}
 	if (self->created)
@@ -774,7 +672,7 @@ TEST_F(vbe_blk_sim, one_queue_16_in_flight)
 		}
 		ASSERT_EQ(0, vblk_guest_poll(&self->vg, d, 1, 10000));
 	}
-	EXPECT_EQ(0, stop_pid(self->vg.backend, SIGTERM, 5000));
+	EXPECT_EQ(0, daemon_stop(self->vg.backend, 5000));
 	self->vg.backend = 0;
 }
 

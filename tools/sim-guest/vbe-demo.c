@@ -11,15 +11,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/virtio_blk.h>
 
+#include "daemons.h"
 #include "vblk_guest.h"
 
 #define DISK_SIZE	(4 << 20)
@@ -38,30 +37,6 @@ static int check(const char *what, int ret)
 	if (ret)
 		fprintf(stderr, "vbe-demo: %s: %d\n", what, ret);
 	return ret ? 1 : 0;
-}
-
-/* qemu-storage-daemon exporting @file as vhost-user-blk on @sock. */
-static pid_t start_qsd(const char *qsd, const char *file, const char *sock)
-{
-	char blockdev[160], export[200];
-	pid_t pid;
-
-	snprintf(blockdev, sizeof(blockdev),
-		 "driver=file,node-name=f,filename=%s", file);
-	snprintf(export, sizeof(export),
-		 "type=vhost-user-blk,id=e,node-name=d,addr.type=unix,addr.path=%s,writable=on",
-		 sock);
-	unlink(sock);
-	fflush(stdout);
-	pid = fork();
-	if (!pid) {
-		execl(qsd, qsd, "--blockdev", blockdev, "--blockdev",
-		      "driver=raw,node-name=d,file=f", "--export", export,
-		      (char *)NULL);
-		perror(qsd);
-		_exit(127);
-	}
-	return pid;
 }
 
 int main(int argc, char **argv)
@@ -129,7 +104,7 @@ int main(int argc, char **argv)
 			 level ? "level" : "edge", sock);
 		printf("demo: starting Debian's unmodified daemon: %s ... --export type=vhost-user-blk,addr.path=%s\n",
 		       qsd, sock);
-		qsd_pid = start_qsd(qsd, file, sock);
+		qsd_pid = qsd_spawn(qsd, file, sock, 0);
 		printf("demo: starting the bridge: %s --hyp sim --guest %s --mem %s --device %s\n",
 		       bridge, id, mem, dev);
 		ret = qsd_pid > 0 ? vblk_guest_spawn_argv(&vg, bargv) : -ECHILD;
@@ -141,10 +116,7 @@ int main(int argc, char **argv)
 	if (ret || vblk_guest_probe(&vg, 10000)) {
 		fprintf(stderr, "vbe-demo: no virtio-blk device appeared\n");
 		vblk_guest_destroy(&vg);
-		if (qsd_pid > 0) {
-			kill(qsd_pid, SIGTERM);
-			waitpid(qsd_pid, NULL, 0);
-		}
+		daemon_stop(qsd_pid, 5000);
 		return 1;
 	}
 
@@ -172,10 +144,7 @@ int main(int argc, char **argv)
 	ret = vblk_guest_stop_backend(&vg);
 	fails += check(qsd ? "bridge exited cleanly on SIGTERM" :
 			     "backend exited cleanly on SIGTERM", ret);
-	if (qsd_pid > 0) {
-		kill(qsd_pid, SIGTERM);
-		waitpid(qsd_pid, NULL, 0);
-	}
+	daemon_stop(qsd_pid, 5000);
 	if (pread(fd, fbuf, sizeof(fbuf), 8 * 512) != sizeof(fbuf))
 		fails++;
 	fails += check("backing file holds the data",

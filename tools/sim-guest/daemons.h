@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Backend daemons of a simulated guest, as its tests, benchmarks and demo
+ * run them: Debian's qemu-storage-daemon exporting an image as
+ * vhost-user-blk on a unix socket, waiting for a daemon's socket, stopping
+ * a daemon, and the CPU time a process has used.
+ */
+#ifndef VBE_DAEMONS_H
+#define VBE_DAEMONS_H
+
+#include <sys/types.h>
+
+pid_t qsd_spawn(const char *qsd_path, const char *img, const char *sock,
+		unsigned int queues);
+int daemon_wait_socket(pid_t pid, const char *sock, int timeout_ms);
+int daemon_stop(pid_t pid, int timeout_ms);
+long proc_cpu_ms(pid_t pid);
+
+#endif /* VBE_DAEMONS_H */
