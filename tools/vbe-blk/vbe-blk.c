@@ -40,6 +40,8 @@
 
 #include <virtbe/virtbe.h>
 
+#include "args.h"
+
 #define MAX_DEVS 16
 #define MAX_MEM 16
 #define QUEUE_SIZE 256
@@ -427,40 +429,6 @@ static void set_serial(struct blk *b, const char *s)
 
 	memset(b->serial, 0, sizeof(b->serial));
 	memcpy(b->serial, s, n < sizeof(b->serial) ? n : sizeof(b->serial));
-}
-
-static bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return !errno && end != s && !*end && s[0] != '-';
-}
-
-/* "GPA:LEN" */
-static bool parse_mem(const char *s, uint64_t mem[2])
-{
-	char *end;
-
-	if (s[0] == '-')
-		return false;
-	errno = 0;
-	mem[0] = strtoull(s, &end, 0);
-	if (errno || end == s || *end != ':')
-		return false;
-	return parse_u64(end + 1, &mem[1]);
-}
-
-static int parse_irq_type(const char *s)
-{
-	if (!strcmp(s, "edge"))
-		return VIRTBE_IRQ_EDGE;
-	if (!strcmp(s, "level"))
-		return VIRTBE_IRQ_LEVEL;
-	if (!strcmp(s, "evtchn"))
-		return VIRTBE_IRQ_EVTCHN;
-	return -EINVAL;
 }
 
 static int from_dtb(struct config *c, const char *path, struct vbe_dt **dtp)

@@ -51,6 +51,7 @@
 
 #include <virtbe/virtbe.h>
 
+#include "args.h"
 #include "vhu.h"
 
 #define PROG "virtbe-vhost-user"
@@ -1021,41 +1022,6 @@ static void usage(FILE *f)
 	MAX_MEM, DEFAULT_QUEUE_SIZE);
 }
 
-static bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return !errno && end != s && !*end && s[0] != '-';
-}
-
-static bool parse_mem(const char *s, uint64_t mem[2])
-{
-	char *end;
-
-	if (s[0] == '-')
-		return false;
-	errno = 0;
-	mem[0] = strtoull(s, &end, 0);
-	if (errno || end == s || *end != ':')
-		return false;
-	return parse_u64(end + 1, &mem[1]) && mem[1];
-}
-
-static int parse_irq_type(const char *s, uint32_t *t)
-{
-	if (!strcmp(s, "edge"))
-		*t = VIRTBE_IRQ_EDGE;
-	else if (!strcmp(s, "level"))
-		*t = VIRTBE_IRQ_LEVEL;
-	else if (!strcmp(s, "evtchn"))
-		*t = VIRTBE_IRQ_EVTCHN;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 /* What every device needs, whichever way it was configured. */
 static int check_dev(struct vdev *d, const char *how)
 {
@@ -1133,8 +1099,11 @@ static int parse_device(struct vdev *d, char *spec)
 			d->irq = (uint32_t)v;
 			have_irq = true;
 		} else if (!strcmp(key, "irq-type")) {
-			if (parse_irq_type(val, &d->irq_type))
+			int t = parse_irq_type(val);
+
+			if (t < 0)
 				goto bad;
+			d->irq_type = (uint32_t)t;
 		} else if (!strcmp(key, "socket")) {
 			d->socket = val;
 		} else if (!strcmp(key, "queues")) {
@@ -1320,7 +1289,9 @@ static int parse_args(int argc, char **argv, struct vbe_dt **dtp)
 					MAX_MEM);
 				return -E2BIG;
 			}
-			if (!parse_mem(optarg, br.mem[br.nmem]))
+			/* a window of length 0 is refused */
+			if (!parse_mem(optarg, br.mem[br.nmem]) ||
+			    !br.mem[br.nmem][1])
 				goto bad;
 			br.nmem++;
 			break;
