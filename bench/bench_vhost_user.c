@@ -35,17 +35,6 @@
 #define RUN_MS		4000
 #define WARMUP		50
 
-static const char *path_env(const char *env, const char *dflt)
-{
-	const char *p = getenv(env);
-
-	return p && *p ? p : dflt;
-}
-
-#define QSD_PATH	path_env("QSD", "/bin/qemu-storage-daemon")
-#define BRIDGE_PATH	path_env("VBE_VHOST_USER", "/bin/virtbe-vhost-user")
-#define VBE_BLK_PATH	path_env("VBE_BLK", "/bin/vbe-blk")
-
 struct result {
 	bool ok;
 	int n;

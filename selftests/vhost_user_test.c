@@ -35,17 +35,6 @@
 #define NR_QUEUES	2
 #define BURST		2000
 
-static const char *path_env(const char *env, const char *dflt)
-{
-	const char *p = getenv(env);
-
-	return p && *p ? p : dflt;
-}
-
-#define QSD_PATH	path_env("QSD", "/bin/qemu-storage-daemon")
-#define BRIDGE_PATH	path_env("VBE_VHOST_USER", "/bin/virtbe-vhost-user")
-#define VBE_BLK_PATH	path_env("VBE_BLK", "/bin/vbe-blk")
-
 /*
  * A SKIP() in FIXTURE_SETUP does not stop this harness (linux-source-6.1)
  * from running the test's body: each body starts with this.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Backend daemons of a simulated guest: qemu-storage-daemon as a
- * vhost-user-blk server, a daemon's socket, its stop, its CPU time.
+ * vhost-user-blk server, a daemon's socket, its stop, its CPU time, the
+ * programs' paths.
  */
 
 #include <errno.h>
@@ -31,6 +32,20 @@ static int is_socket(const char *path)
 	struct stat st;
 
 	return !stat(path, &st) && S_ISSOCK(st.st_mode);
+}
+
+/**
+ * daemon_path() - a program's path, from the environment or a default
+ * @env: the environment variable that overrides it
+ * @dflt: the path if @env is unset or empty
+ *
+ * Return: @env's value, or @dflt.
+ */
+const char *daemon_path(const char *env, const char *dflt)
+{
+	const char *p = getenv(env);
+
+	return p && *p ? p : dflt;
 }
 
 /**
