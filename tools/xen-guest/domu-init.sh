@@ -22,6 +22,13 @@
 # virtiofsd behind it) vbe_xen_guest.ko registers two devices, virtio-blk
 # at 0xfe000000 and virtio-fs at 0xfe001000, and the domU runs bridge_test
 # below instead of steps 1 and 2.
+# With virtbe_mode=randread (dom0-test.sh's third domU, vbe3, booted by
+# scripts/xen-lane.sh --bench only) the disk benchmark: two disks on the
+# same image in dom0, /dev/vda (virtio-blk at 0xfe000000, served by the
+# bridge and qemu-storage-daemon) and /dev/xvda (xen-blkfront, served by
+# dom0's xen-blkback on a loop device); vbe-randread reads 4 KiB at random
+# from each at queue depth 1 and 16, alternating the disks, for
+# virtbe_rr_secs seconds each (default 5).
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 export PATH=/bin
@@ -58,6 +65,10 @@ if [ "${virtbe_dev:-}" = dt ]; then
 	done
 	[ $i -ge 240 ] || load virtio_mmio
 	drv=
+elif [ "${virtbe_mode:-}" = randread ]; then
+	load virtio_ring virtio virtio_mmio virtio_blk xen-blkfront
+	insmod /lib/modules/vbe_xen_guest.ko
+	say "test module rc=$?"
 elif [ "${virtbe_mode:-}" = bridge ]; then
 	load virtio_ring virtio virtio_mmio virtio_blk crc16 mbcache jbd2 \
 		crc32c_generic ext4 fuse virtiofs
@@ -174,6 +185,44 @@ bridge_test() {
 	done) &
 	say "IO LOOP"
 }
+# ---- virtbe_mode=randread: vbe3, the disk benchmark
+randread_test() {
+	drv=/sys/bus/platform/drivers/virtio-mmio
+	secs=${virtbe_rr_secs:-5}
+	i=0
+	until { [ -b /dev/vda ] && [ -b /dev/xvda ]; } || [ $i -ge 90 ]; do
+		bound 0 || echo virtio-mmio.0 >$drv/bind 2>/dev/null
+		sleep 1
+		i=$((i + 1))
+	done
+	for b in vda xvda; do
+		[ -b /dev/$b ] || { say "RANDREAD FAIL: no /dev/$b after ${i}s"; return; }
+	done
+	say "RANDREAD disks after ${i}s: vda $(cat /sys/block/vda/size) sectors, $(ls /sys/block/vda/mq | wc -l) queue(s), scheduler $(cat /sys/block/vda/queue/scheduler); xvda $(cat /sys/block/xvda/size) sectors, $(ls /sys/block/xvda/mq | wc -l) queue(s), scheduler $(cat /sys/block/xvda/queue/scheduler)"
+	# the same image behind both: their first and last MiB agree
+	a=$(dd if=/dev/vda bs=1048576 count=1 2>/dev/null | sha256sum | cut -c1-16)
+	b=$(dd if=/dev/xvda bs=1048576 count=1 2>/dev/null | sha256sum | cut -c1-16)
+	if [ "$a" != "$b" ] || [ "$(cat /sys/block/vda/size)" != "$(cat /sys/block/xvda/size)" ]; then
+		say "RANDREAD FAIL: vda and xvda differ (first MiB $a, $b)"
+		return
+	fi
+	say "RANDREAD same image: first MiB $a on both"
+	# a second's warm-up each, then alternating runs
+	for b in vda xvda; do vbe-randread /dev/$b 4 1 >/dev/null 2>&1; done
+	for qd in 1 16; do
+		for b in vda xvda; do
+			out=$(vbe-randread /dev/$b $qd $secs 2>&1) ||
+				{ say "RANDREAD FAIL: $out"; return; }
+			say "$out"
+		done
+	done
+	say "RANDREAD DONE"
+}
+if [ "${virtbe_mode:-}" = randread ]; then
+	randread_test
+	heartbeats
+	while :; do sleep 3600; done
+fi
 if [ "${virtbe_mode:-}" = bridge ]; then
 	ln -sf /proc/mounts /etc/mtab
 	bridge_test
