@@ -15,9 +15,12 @@
 # cross-built, and the domU's virtio-mmio device made by xl from a
 # "specification=virtio" disk (a DT node, an SPI).  The test itself is
 # tools/xen-guest/dom0-test.sh (TAP).  With
-# --bench (make bench-xen) it also runs the benchmark
+# --bench (make bench-xen) it also runs the benchmarks: the kick and map one
 # (tools/xen-guest/vbe-xen-bench.c), whose results are the "# xen kick ..."
-# and "# xen map ..." lines of the log.
+# and "# xen map ..." lines of the log, and (amd64) a third domU's 4 KiB
+# random reads (tools/xen-guest/vbe-randread.c) from a virtio-blk disk
+# served by the bridge and qemu-storage-daemon and from Xen's own PV disk
+# (xen-blkfront/xen-blkback) on the same image: "# xen randread ..." lines.
 #
 # Usage: scripts/xen-lane.sh [--log FILE] [--counts FILE] [--timeout S]
 #                            [--retries N] [--bench [--bench-iters N]
@@ -145,7 +148,7 @@ if [ $arch = amd64 ]; then
 	make -C "$top/tools/vbe-blk" --no-print-directory >&2
 	make -C "$top/tools/xen-guest" --no-print-directory >&2
 	vbe_blk=$top/tools/vbe-blk/vbe-blk
-	built+=("$xg/vbe_xen_guest.ko" "$xg/vbe_xen_bench.ko" "$xg/vbe-xen-bench")
+	built+=("$xg/vbe_xen_guest.ko" "$xg/vbe_xen_bench.ko" "$xg/vbe-xen-bench" "$xg/vbe-randread")
 	# the bridge and the unmodified daemons it serves the second domU with
 	if [ -n "${VIRTBE_BRIDGE:-}" ]; then
 		bridge=$VIRTBE_BRIDGE
@@ -217,7 +220,12 @@ if [ $arch = amd64 ]; then
 	mkdir -p "$d/etc" "$d/mnt"
 	[ ! -f /etc/mke2fs.conf ] || cp /etc/mke2fs.conf "$d/etc/"
 fi
-[ $bench = 0 ] || cp "$xg/vbe_xen_bench.ko" "$d/lib/modules/"
+if [ $bench = 1 ]; then
+	cp "$xg/vbe_xen_bench.ko" "$d/lib/modules/"
+	# the disk benchmark's domU (vbe3): its PV disk's driver, and the reader
+	kmod "$d" xen-blkfront "$domu_moddir"
+	cp "$xg/vbe-randread" "$d/bin/"
+fi
 cp "$top/tools/xen-guest/domu-init.sh" "$d/init"
 
 # ---------------------------------------------------------------- dom0
@@ -227,11 +235,16 @@ mkdir -p "$r"/{xen,virtbe,var/lib/xen,var/lib/xenstored,var/log/xen/console,var/
 dom0_mods="xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc"
 # xl's virtio disk must name a block device: a loop device on the image
 [ $arch = amd64 ] || dom0_mods="$dom0_mods loop"
+# the disk benchmark's PV disk: blkback on a loop device (block-loop)
+[ $bench = 0 ] || dom0_mods="$dom0_mods loop xen-blkback"
 for m in $dom0_mods; do kmod "$r" $m; done
 echo "$dom0_mods" >"$r/lib/modules/load"
 cp "$ko/virtbe.ko" "$ko/virtbe_xen.ko" "$r/virtbe/"
 cp "$vbe_blk" "$r/bin/"
-[ $bench = 0 ] || cp "$xg/vbe-xen-bench" "$r/bin/"
+if [ $bench = 1 ]; then
+	cp "$xg/vbe-xen-bench" "$r/bin/"
+	cp "$top/tools/xen-guest/block-loop" "$r/bin/block-loop"
+fi
 cp "$top/tools/xen-guest/dom0-test.sh" "$r/bin/dom0-test"
 cp "$domu_vmlinuz" "$r/xen/vmlinuz"
 xb=$xroot/usr/lib/xen-4.17/bin

@@ -15,7 +15,12 @@
 # With virtbe_bench=1
 # (scripts/xen-lane.sh --bench: dom0's kernel command line sets
 # virtbe_bench{,_iters,_maps,_budget}, which reach /init as variables), the
-# benchmark (vbe-xen-bench; its numbers are "# xen ..." comment lines).
+# benchmark (vbe-xen-bench; its numbers are "# xen ..." comment lines),
+# and on amd64, after vbe2, the disk benchmark: a third domU, vbe3
+# (virtbe_mode=randread), reads 4 KiB at random from a virtio-blk disk
+# served by virtbe-vhost-user with qemu-storage-daemon and from a PV disk
+# (xen-blkfront, dom0's xen-blkback on a loop device, /bin/block-loop) on
+# the same image ("# xen randread ..." lines).
 # virtbe_dom0=pvh (scripts/xen-lane.sh --dom0 pvh) says dom0 must be PVH,
 # i.e. auto-translated.
 #
@@ -71,7 +76,9 @@ echo "$M BEGIN xen"
 bench=${virtbe_bench:-0}
 bridge=9	# the second domU's results (amd64)
 [ $ARCH = amd64 ] || bridge=0
-echo "1..$((11 + bench + bridge))"
+randread=0	# the disk benchmark's result (amd64, bench)
+[ $ARCH/$bench != amd64/1 ] || randread=1
+echo "1..$((11 + bench + bridge + randread))"
 note "dom0 test started at ${t0}s"
 
 # virtbe_dom0 (pv or pvh) comes from scripts/xen-lane.sh --dom0
@@ -442,6 +449,91 @@ bridge_part() {
 	note "bridge part ran $(echo "$tb $(now)" | awk '{print $2 - $1}')s"
 }
 [ $bridge = 0 ] || bridge_part
+
+# ---- the disk benchmark: a third domU, vbe3, with two disks on one image:
+# virtio-blk served by virtbe-vhost-user + qemu-storage-daemon, and Xen's
+# PV disk (xen-blkfront in vbe3, xen-blkback in dom0 on a read-only loop
+# device that /bin/block-loop, xl's hotplug script, sets up)
+RR_IMG=/tmp/bench.img RR_SOCK=/run/qsd-bench.sock RR_SECS=5
+# the TAP line, the "# xen randread" lines: vbe3's console lines for QD
+rr_line() { tr -d '\r' <$LOG | grep "VBE-GUEST randread /dev/$1 qd $2:" | tail -n1; }
+randread_part() {
+	tb=$(now)
+	DOM=vbe3 LOG=/var/log/xen/console/guest-vbe3.log
+	name="benchmark: 4 KiB random reads, virtio-blk via virtbe-vhost-user + qemu-storage-daemon vs xen-blkfront/blkback, same image, $KIND"
+	# 64 MiB of random data, on dom0's tmpfs: both backends read it
+	# buffered (qemu-storage-daemon's default cache.direct=off: on a PV
+	# dom0 virtbe's memory fds are VM_PFNMAP, O_DIRECT into them fails;
+	# the loop device's default is buffered too), so neither touches a disk
+	dd if=/dev/urandom of=$RR_IMG bs=1048576 count=64 2>/dev/null
+	sed -e 's/^name = .*/name = "vbe3"/' -e 's/ virtbe_bench=1//' \
+		-e "s/^extra = \"\\(.*\\)\"/extra = \"\\1 virtbe_mode=randread virtbe_rr_secs=$RR_SECS\"/" \
+		/tmp/vbe.cfg >/tmp/vbe3.cfg
+	# a script makes libxl choose the phy backend (blkback)
+	echo "disk = [ \"format=raw,vdev=xvda,access=ro,script=/bin/block-loop,target=$RR_IMG\" ]" >>/tmp/vbe3.cfg
+	domid= irq= brpid= qpid=
+	for try in 1 2; do
+		xl create /tmp/vbe3.cfg >/tmp/xl-create3.log 2>&1 || {
+			sed 's/^/# /' /tmp/xl-create3.log; break; }
+		domid=$(xl domid vbe3)
+		xenstore-write /local/domain/$domid/data/virtbe-go 1
+		wait_for 120 up_or_gone
+		guest_said "test module" && break
+		note "vbe3 (domid $domid) did not come up: $(xl list | grep -c '^vbe3 ') domain(s); console:"
+		tail -3 $LOG | sed 's/^/#   /'
+		xl destroy vbe3 2>/dev/null
+		mv $LOG $LOG.$try
+		domid=
+	done
+	[ -z "$domid" ] ||
+		irq=$(xenstore-read /local/domain/$domid/data/virtbe-port 2>/dev/null)
+	vbd=$(xenstore-list /local/domain/0/backend/vbd/$domid 2>/dev/null | head -n1)
+	vbd=/local/domain/0/backend/vbd/$domid/$vbd
+	note "vbe3: event channel port '$irq'; PV disk: backend $vbd, $(xenstore-read $vbd/physical-device-path 2>/dev/null) ($(xenstore-read $vbd/physical-device 2>/dev/null)), state $(xenstore-read $vbd/state 2>/dev/null) ($(now)s; vbe3 up after $(echo "$tb $(now)" | awk '{print $2 - $1}')s)"
+	# read-only: both disks see the image as dom0 wrote it
+	qemu-storage-daemon \
+		--blockdev driver=file,node-name=f,filename=$RR_IMG,read-only=on \
+		--blockdev driver=raw,node-name=d,file=f,read-only=on \
+		--export type=vhost-user-blk,id=e,node-name=d,addr.type=unix,addr.path=$RR_SOCK,writable=off,num-queues=2 \
+		>/tmp/qsd-bench.log 2>&1 &
+	qpid=$!
+	wait_for 10 test -S $RR_SOCK
+	if [ -n "$irq" ]; then
+		virtbe-vhost-user --hyp xen --guest "$domid" --mem $MEM \
+			--device type=blk,base=$BASE,irq=$irq,irq-type=evtchn,socket=$RR_SOCK,queues=2 \
+			>/tmp/bridge3.log 2>&1 &
+		brpid=$!
+	fi
+	# 4 runs of RR_SECS, two warm-up seconds, the disks' probes
+	if wait_guest 150 "RANDREAD (DONE|FAIL)" && guest_said "RANDREAD DONE"; then
+		ok "$name"
+	else
+		nok "$name"
+		tail -5 $LOG | sed 's/^/# /'
+		sed 's/^/# bridge: /' /tmp/bridge3.log | tail -10
+		sed 's/^/# qsd: /' /tmp/qsd-bench.log | tail -5
+	fi
+	grep "VBE-GUEST RANDREAD" $LOG | sed 's/^/# /'
+	note "xen randread: vbe3 d$domid (2 vCPUs), ${RR_SECS} s per run, vda qd1, xvda qd1, vda qd16, xvda qd16; virtio-blk: virtbe-vhost-user + qemu-storage-daemon (buffered, tmpfs image, 2 queues); PV disk: xen-blkback on a read-only loop device (buffered) of the same image"
+	for qd in 1 16; do
+		v=$(rr_line vda $qd) x=$(rr_line xvda $qd)
+		[ -n "$v" ] && [ -n "$x" ] || continue
+		echo "$v" | awk '{ printf "# xen randread qd %-2s virtio-blk via virtbe  %7s iops, median %6s us, p99 %6s us (%s reads)\n", '$qd', $6, $9, $12, $14 }'
+		echo "$x" | awk '{ printf "# xen randread qd %-2s xen-blkfront/blkback %7s iops, median %6s us, p99 %6s us (%s reads)\n", '$qd', $6, $9, $12, $14 }'
+		echo "$v $x" | awk '{ printf "# xen randread qd %-2s virtbe / blkback: iops %.2f, median latency %.2f\n", '$qd', $6 / $21, $9 / $24 }'
+	done
+	xl destroy vbe3
+	[ -z "$brpid" ] || wait_for 15 sh -c "! kill -0 $brpid 2>/dev/null" || kill -KILL $brpid 2>/dev/null
+	[ -z "$brpid" ] || wait $brpid 2>/dev/null
+	kill $qpid 2>/dev/null
+	wait $qpid 2>/dev/null
+	wait_for 20 sh -c '! xl list | grep -q "^(null)\|^vbe3 "' ||
+		{ note "vbe3 not released:"; xl list | sed 's/^/# /'; }
+	losetup -a | sed 's/^/# loop after the destroy: /'
+	rm -f $RR_IMG
+	note "disk benchmark ran $(echo "$tb $(now)" | awk '{print $2 - $1}')s"
+}
+[ $randread = 0 ] || randread_part
 
 rm_ok=1
 rmmod virtbe_xen && rmmod virtbe || rm_ok=0
