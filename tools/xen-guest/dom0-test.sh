@@ -525,6 +525,8 @@ randread_part() {
 	xl destroy vbe3
 	[ -z "$brpid" ] || wait_for 15 sh -c "! kill -0 $brpid 2>/dev/null" || kill -KILL $brpid 2>/dev/null
 	[ -z "$brpid" ] || wait $brpid 2>/dev/null
+	# how the virtio-blk side's kicks, interrupts and register accesses went
+	grep -E "register accesses|CPU time" /tmp/bridge3.log | sed 's/^/# xen randread bridge: /'
 	kill $qpid 2>/dev/null
 	wait $qpid 2>/dev/null
 	wait_for 20 sh -c '! xl list | grep -q "^(null)\|^vbe3 "' ||
