@@ -29,8 +29,9 @@
 #                                (scripts/xen-lane.sh)
 #   make demo-sim [DEMO_CMD=...] boot the 6.1 lane and run the simulator demo
 #   make bench [BENCH_LANE=6.1]  boot a lane and run every build/bench/* binary
-#   make bench-xen               the Xen lane with its benchmark (kick round
-#                                trips, whole-guest map): build/xen/bench.log
+#   make bench-xen               the Xen lane with its benchmarks (kick round
+#                                trips, whole-guest map, 4 KiB random reads
+#                                via virtbe vs blkback): build/xen/bench.log
 #   make clean
 
 SHELL := /bin/bash
