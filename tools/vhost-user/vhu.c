@@ -114,33 +114,6 @@ struct vhu {
 	unsigned int queue_num;
 };
 
-const char *vhu_request_name(uint32_t req)
-{
-	static const char *const names[] = {
-		[VHU_GET_FEATURES] = "GET_FEATURES",
-		[VHU_SET_FEATURES] = "SET_FEATURES",
-		[VHU_SET_OWNER] = "SET_OWNER",
-		[VHU_SET_MEM_TABLE] = "SET_MEM_TABLE",
-		[VHU_SET_VRING_NUM] = "SET_VRING_NUM",
-		[VHU_SET_VRING_ADDR] = "SET_VRING_ADDR",
-		[VHU_SET_VRING_BASE] = "SET_VRING_BASE",
-		[VHU_GET_VRING_BASE] = "GET_VRING_BASE",
-		[VHU_SET_VRING_KICK] = "SET_VRING_KICK",
-		[VHU_SET_VRING_CALL] = "SET_VRING_CALL",
-		[VHU_GET_PROTOCOL_FEATURES] = "GET_PROTOCOL_FEATURES",
-		[VHU_SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES",
-		[VHU_GET_QUEUE_NUM] = "GET_QUEUE_NUM",
-		[VHU_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
-		[VHU_SET_BACKEND_REQ_FD] = "SET_BACKEND_REQ_FD",
-		[VHU_GET_CONFIG] = "GET_CONFIG",
-		[VHU_SET_CONFIG] = "SET_CONFIG",
-	};
-
-	if (req < sizeof(names) / sizeof(names[0]) && names[req])
-		return names[req];
-	return "unknown request";
-}
-
 /* Wait until @fd is readable, at most @ms; 0, -ETIMEDOUT or -errno. */
 static int wait_readable(int fd, int ms)
 {
