@@ -26,7 +26,8 @@
 #                            [--retries N] [--bench [--bench-iters N]
 #                            [--bench-maps N] [--bench-budget S]] [--quiet]
 #   --timeout S   one boot's limit (default 420, env VIRTBE_XEN_TIMEOUT)
-#   --retries N   boots retried when the guest hung (default 1)
+#   --retries N   runs retried when the guest hung, or when results failed
+#                 after a domU triple fault (default 2)
 #   --bench          run the benchmark too (one more TAP result)
 #   --bench-iters N  kick round trips per path (default 960, a multiple of 8)
 #   --bench-maps N   whole-guest maps, and as many floor runs (default 3)
@@ -46,7 +47,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
-log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-420} retries=1 quiet=0
+log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-420} retries=2 quiet=0
 dom0=pv arch=amd64 kver=6.1 bench=0 bench_iters=960 bench_maps=3 bench_budget=10
 die() { echo "xen-lane.sh: $*" >&2; exit 2; }
 say() { echo "xen-lane.sh: $*" >&2; }
