@@ -358,7 +358,8 @@ int vblk_guest_probe(struct vblk_guest *vg, int timeout_ms)
 	log(vg, "device features 0x%llx\n", (unsigned long long)feat);
 	/* Only what this driver implements. */
 	feat &= (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_BLK_F_FLUSH) |
-		(1ULL << VIRTIO_BLK_F_MQ);
+		(1ULL << VIRTIO_BLK_F_MQ) |
+		(vg->event_idx ? 1ULL << VIRTIO_RING_F_EVENT_IDX : 0);
 	wr32(vg, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	wr32(vg, VIRTIO_MMIO_DRIVER_FEATURES, feat >> 32);
 	wr32(vg, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
@@ -451,6 +452,39 @@ static void vq_post(struct vblk_guest *vg, unsigned int q, unsigned int s,
 }
 
 /* Take what the device has used on queue @q; return how many. */
+/* With VIRTIO_RING_F_EVENT_IDX: the avail_event the device writes ... */
+static uint16_t *avail_event(struct vblk_guest *vg, unsigned int q)
+{
+	struct vring_used *used = (void *)(vg->ram + VQ_USED(q));
+
+	return (uint16_t *)&used->ring[vg->qsize];
+}
+
+/* ... and the used_event the driver writes. */
+static uint16_t *used_event(struct vblk_guest *vg, unsigned int q)
+{
+	struct vring_avail *avail = (void *)(vg->ram + VQ_AVAIL(q));
+
+	return &avail->ring[vg->qsize];
+}
+
+/*
+ * Before sleeping with VIRTIO_RING_F_EVENT_IDX: ask for an interrupt at
+ * the next used entry; true if one arrived meanwhile (do not sleep).
+ */
+static bool arm_used_event(struct vblk_guest *vg, unsigned int q)
+{
+	struct vring_used *used = (void *)(vg->ram + VQ_USED(q));
+
+	if (!(vg->features & (1ULL << VIRTIO_RING_F_EVENT_IDX)))
+		return false;
+	__atomic_store_n(used_event(vg, q), vg->vq[q].last_used,
+			 __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE) !=
+	       vg->vq[q].last_used;
+}
+
 static unsigned int reap(struct vblk_guest *vg, unsigned int q)
 {
 	struct vring_used *used = (void *)(vg->ram + VQ_USED(q));
@@ -586,6 +620,22 @@ int vblk_guest_submit(struct vblk_guest *vg, unsigned int queue,
  */
 int vblk_guest_kick(struct vblk_guest *vg, unsigned int queue)
 {
+	struct vblk_vq *vq;
+	uint16_t old, event;
+
+	if (queue >= vg->nr_queues)
+		return -EINVAL;
+	vq = &vg->vq[queue];
+	old = vq->kicked;
+	vq->kicked = vq->avail_idx;
+	if (vg->features & (1ULL << VIRTIO_RING_F_EVENT_IDX)) {
+		/* the device's avail_event, after the avail index it must see */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		event = __atomic_load_n(avail_event(vg, queue),
+					__ATOMIC_RELAXED);
+		if (!vring_need_event(event, vq->avail_idx, old))
+			return 0;
+	}
 	vg->nr_kicks++;
 	return wr32(vg, VIRTIO_MMIO_QUEUE_NOTIFY, queue);
 }
@@ -641,6 +691,11 @@ int vblk_guest_poll(struct vblk_guest *vg, struct vblk_done *done,
 					       timeout_ms);
 		if (now_ms() >= deadline)
 			return -ETIMEDOUT;
+		for (q = 0, ret = 0; q < vg->nr_queues; q++)
+			if (vg->vq[q].busy && arm_used_event(vg, q))
+				ret = 1;
+		if (ret)
+			continue;	/* completed before the event was set */
 		ret = vblk_guest_wait_irq(vg, (int)(deadline - now_ms()));
 		if (ret)
 			return ret;

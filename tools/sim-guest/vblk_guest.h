@@ -27,6 +27,7 @@
 /**
  * struct vblk_vq - the driver's state of one virtqueue
  * @avail_idx: next avail index
+ * @kicked: avail index at the last kick (VIRTIO_RING_F_EVENT_IDX)
  * @last_used: last used index seen
  * @nr_slots: slots usable on this queue (three descriptors each)
  * @busy: slots submitted and not yet returned by vblk_guest_poll()
@@ -35,6 +36,7 @@
  */
 struct vblk_vq {
 	uint16_t avail_idx;
+	uint16_t kicked;
 	uint16_t last_used;
 	unsigned int nr_slots;
 	uint32_t busy;
@@ -60,6 +62,9 @@ struct vblk_vq {
  * @max_queues: queues to set up at most (VBLK_MAX_QUEUES after create)
  * @nr_queues: queues set up by vblk_guest_probe() (more than one only when
  *	the device offers VIRTIO_BLK_F_MQ)
+ * @event_idx: negotiate VIRTIO_RING_F_EVENT_IDX when the device offers it,
+ *	as Linux's drivers do (set before probing; off after create): kicks
+ *	and interrupts are then suppressed as the other side asks
  * @features: the features negotiated
  * @vq: per-queue state
  * @capacity: disk size in 512-byte sectors
@@ -85,6 +90,7 @@ struct vblk_guest {
 	uint16_t qsize;
 	unsigned int max_queues;
 	unsigned int nr_queues;
+	bool event_idx;
 	uint64_t features;
 	struct vblk_vq vq[VBLK_MAX_QUEUES];
 	uint64_t capacity;
