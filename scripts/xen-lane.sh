@@ -364,12 +364,25 @@ while :; do
 	set +e
 	timeout -k 10 "$timeout" "${qemu[@]}" </dev/null &
 	qpid=$!
+	# a panicked dom0 (or Xen) never powers the machine off: stop QEMU
+	# 10 s after the panic instead of at the time limit (the run then
+	# counts as hung, and is retried)
+	(while kill -0 $qpid 2>/dev/null; do
+		if grep -qE '^\[ *[0-9.]+\] Kernel panic - not syncing|^\(XEN\) .*Panic on CPU' "$log"; then
+			sleep 10
+			pkill -TERM -P $qpid 2>/dev/null
+			break
+		fi
+		sleep 2
+	done) &
+	wpid=$!
 	if [ $quiet = 0 ]; then
 		tail -n +1 -s 0.2 -f --pid=$qpid "$log" | tr -d '\r' &
 		tpid=$!
 	fi
 	wait $qpid
 	qrc=$?
+	kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
 	[ $quiet = 1 ] || wait $tpid
 	set -e
 	say "QEMU ran $(( $(date +%s) - start ))s (status $qrc)"
