@@ -66,6 +66,25 @@ wait_for() {
 guest_said() { grep -q "VBE-GUEST $1" $LOG 2>/dev/null; }
 domain_exists() { xl list 2>/dev/null | grep -q "^$DOM "; }
 up_or_gone() { guest_said "test module" || ! domain_exists; }
+# create_domu: create $DOM from /tmp/$DOM.cfg and let it go on, once more
+# if it dies while booting (a triple fault; on_reboot = "destroy"); sets
+# domid (empty on failure)
+create_domu() {
+	domid=
+	for try in 1 2; do
+		xl create /tmp/$DOM.cfg >/tmp/xl-create-$DOM.log 2>&1 || {
+			sed 's/^/# /' /tmp/xl-create-$DOM.log; break; }
+		domid=$(xl domid $DOM)
+		xenstore-write /local/domain/$domid/data/virtbe-go 1
+		wait_for 120 up_or_gone
+		guest_said "test module" && break
+		note "$DOM (domid $domid) did not come up: $(xl list | grep -c "^$DOM ") domain(s); console:"
+		tail -3 $LOG | sed 's/^/#   /'
+		xl destroy $DOM 2>/dev/null
+		mv $LOG $LOG.$try
+		domid=
+	done
+}
 start_backend() {	# start_backend LOGFILE
 	vbe-blk --hyp xen --guest "$domid" --base $BASE --irq "$irq" \
 		--irq-type $irqtype --file $DISK --mem $MEM >"$1" 2>&1 &
@@ -304,19 +323,7 @@ bridge_part() {
 		-e "s/^extra = \"\\(.*\\)\"/extra = \"\\1 virtbe_mode=bridge virtbe_fs_tag=$FS_TAG\"/" \
 		/tmp/vbe.cfg >/tmp/vbe2.cfg
 	domid= irq= fsirq= brpid= qpid= vpid=
-	for try in 1 2; do
-		xl create /tmp/vbe2.cfg >/tmp/xl-create2.log 2>&1 || {
-			sed 's/^/# /' /tmp/xl-create2.log; break; }
-		domid=$(xl domid vbe2)
-		xenstore-write /local/domain/$domid/data/virtbe-go 1
-		wait_for 120 up_or_gone
-		guest_said "test module" && break
-		note "vbe2 (domid $domid) did not come up: $(xl list | grep -c '^vbe2 ') domain(s); console:"
-		tail -3 $LOG | sed 's/^/#   /'
-		xl destroy vbe2 2>/dev/null
-		mv $LOG $LOG.$try
-		domid=
-	done
+	create_domu
 	[ -z "$domid" ] ||
 		{ irq=$(xenstore-read /local/domain/$domid/data/virtbe-port 2>/dev/null) &&
 		fsirq=$(xenstore-read /local/domain/$domid/data/virtbe-fs-port 2>/dev/null); }
@@ -472,19 +479,7 @@ randread_part() {
 	# a script makes libxl choose the phy backend (blkback)
 	echo "disk = [ \"format=raw,vdev=xvda,access=ro,script=/bin/block-loop,target=$RR_IMG\" ]" >>/tmp/vbe3.cfg
 	domid= irq= brpid= qpid=
-	for try in 1 2; do
-		xl create /tmp/vbe3.cfg >/tmp/xl-create3.log 2>&1 || {
-			sed 's/^/# /' /tmp/xl-create3.log; break; }
-		domid=$(xl domid vbe3)
-		xenstore-write /local/domain/$domid/data/virtbe-go 1
-		wait_for 120 up_or_gone
-		guest_said "test module" && break
-		note "vbe3 (domid $domid) did not come up: $(xl list | grep -c '^vbe3 ') domain(s); console:"
-		tail -3 $LOG | sed 's/^/#   /'
-		xl destroy vbe3 2>/dev/null
-		mv $LOG $LOG.$try
-		domid=
-	done
+	create_domu
 	[ -z "$domid" ] ||
 		irq=$(xenstore-read /local/domain/$domid/data/virtbe-port 2>/dev/null)
 	vbd=$(xenstore-list /local/domain/0/backend/vbd/$domid 2>/dev/null | head -n1)
