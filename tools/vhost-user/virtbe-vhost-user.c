@@ -33,6 +33,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,8 @@
 
 /* virtio-fs config space (virtio 1.2, 5.11.4) */
 #define FS_TAG_LEN 36
+/* where virtio-blk's config holds num_queues (with VIRTIO_BLK_F_MQ) */
+#define BLK_NQ_OFF offsetof(struct virtio_blk_config, num_queues)
 struct fs_config {
 	uint8_t tag[FS_TAG_LEN];
 	uint32_t num_request_queues;	/* le32 */
@@ -127,7 +130,6 @@ struct vdev {
 	pid_t pid;			/* daemon started with exec, or 0 */
 	uint64_t retry_at, retry_ms, respawn_at;
 	bool waiting_said;
-	unsigned long connects;
 };
 
 struct bridge {
@@ -191,7 +193,8 @@ static const struct {
 	{ "console", VIRTIO_ID_CONSOLE }, { "rng", VIRTIO_ID_RNG },
 	{ "scsi", VIRTIO_ID_SCSI }, { "gpu", VIRTIO_ID_GPU },
 	{ "input", VIRTIO_ID_INPUT }, { "vsock", VIRTIO_ID_VSOCK },
-	{ "sound", 25 }, { "fs", 26 }, { "i2c", 34 }, { "gpio", 41 },
+	{ "sound", VIRTIO_ID_SOUND }, { "fs", VIRTIO_ID_FS },
+	{ "i2c", VIRTIO_ID_I2C_ADAPTER }, { "gpio", VIRTIO_ID_GPIO },
 };
 
 static int parse_type(const char *s, uint32_t *id)
@@ -259,8 +262,7 @@ static void retry_soon(struct vdev *d)
 /*
  * The daemon went away (or broke the protocol): forget the connection.  A
  * device the driver is using needs a reset; a new daemon is connected as
- * soon as its socket accepts, and serves after the driver resets the
- * device.
+ * soon as its socket accepts (see resume_device() for what it serves).
  */
 static void disconnect(struct vdev *d, const char *why, int ret)
 {
@@ -307,12 +309,20 @@ static int used_idx(const struct vbe_queue_addr *qa, unsigned int *idx)
 	return 0;
 }
 
+/* Make the daemon look at a queue: what its kick eventfd is for. */
+static int kick(struct vbe_dev *dev, unsigned int q)
+{
+	uint64_t one = 1;
+
+	return write(vbe_dev_kick_fd(dev, q), &one, sizeof(one)) ==
+	       sizeof(one) ? 0 : -errno;
+}
+
 static int start_ring(struct vdev *d, unsigned int q, bool resume)
 {
 	struct vbe_queue_addr qa;
 	struct vhu_vring r;
 	unsigned int base = 0;
-	uint64_t one = 1;
 	int ret;
 
 	ret = vbe_dev_queue_addr(d->dev, q, &qa);
@@ -331,8 +341,11 @@ static int start_ring(struct vdev *d, unsigned int q, bool resume)
 		return ret;
 	d->ring[q] = true;
 	/* what the driver made available meanwhile waits for a kick */
-	if (resume && write(r.kick_fd, &one, sizeof(one)) != sizeof(one))
-		return -errno;
+	if (resume) {
+		ret = kick(d->dev, q);
+		if (ret)
+			return ret;
+	}
 	vlog("%s: queue %u (%u entries) handed to the daemon at avail index %u\n",
 	     d->name, q, qa.num, base);
 	return 0;
@@ -472,15 +485,11 @@ static void cb_queue_ready(struct vbe_dev *dev, unsigned int q,
 
 static void cb_queue_notify(struct vbe_dev *dev, unsigned int q)
 {
-	uint64_t one = 1;
-	ssize_t n;
-
 	/*
 	 * A kick that came through the request channel (before the
 	 * ioeventfd was assigned): pass it on where the daemon waits.
 	 */
-	n = write(vbe_dev_kick_fd(dev, q), &one, sizeof(one));
-	(void)n;
+	kick(dev, q);
 }
 
 static int cb_config_write(struct vbe_dev *dev, uint32_t offset, uint32_t len,
@@ -527,7 +536,7 @@ static int read_config(struct vdev *d, struct vhu *v)
 
 	if (room > VHU_MAX_CONFIG)
 		room = VHU_MAX_CONFIG;
-	if (d->type == 26 && !vhu_has_protocol(v, VHU_PROTOCOL_F_CONFIG)) {
+	if (d->type == VIRTIO_ID_FS && !vhu_has_protocol(v, VHU_PROTOCOL_F_CONFIG)) {
 		/* virtiofsd: the frontend supplies the config */
 		if (!d->tag) {
 			derr(d, "virtio-fs needs a tag (tag= or virtbe,fs-tag): the daemon at %s has no config space",
@@ -536,7 +545,7 @@ static int read_config(struct vdev *d, struct vhu *v)
 		}
 		memset(&fc, 0, sizeof(fc));
 		memcpy(fc.tag, d->tag, strnlen(d->tag, FS_TAG_LEN));
-		fc.num_request_queues = htole32(d->nq - 1);
+		/* num_request_queues: create_device(), once the queues are known */
 		d->cfg_len = sizeof(fc) < room ? sizeof(fc) : room;
 		memcpy(d->cfg, &fc, d->cfg_len);
 		return 0;
@@ -580,9 +589,9 @@ static unsigned int pick_queues(struct vdev *d, struct vhu *v)
 	if (!n) {
 		if (d->type == VIRTIO_ID_BLOCK &&
 		    (vhu_features(v) & (1ULL << VIRTIO_BLK_F_MQ))) {
-			memcpy(&blk_nq, d->cfg + 34, sizeof(blk_nq));
+			memcpy(&blk_nq, d->cfg + BLK_NQ_OFF, sizeof(blk_nq));
 			n = le16toh(blk_nq);
-		} else if (d->type == 26) {
+		} else if (d->type == VIRTIO_ID_FS) {
 			n = 2;	/* hiprio + one request queue */
 		}
 		if (!n)
@@ -609,26 +618,25 @@ static int create_device(struct vdev *d, struct vhu *v)
 		     d->socket, f);
 		return -EPROTO;
 	}
-	if (d->type == 26 && (f & BLK_ONLY_FEATURES)) {
+	if (d->type == VIRTIO_ID_FS && (f & BLK_ONLY_FEATURES)) {
 		derr(d, "type fs, but the daemon at %s offers virtio-blk features (0x%" PRIx64 "): is it a block daemon?",
 		     d->socket, f & BLK_ONLY_FEATURES);
 		return -EPROTO;
 	}
-	if (d->type == 26 && d->queues == 1) {
+	if (d->type == VIRTIO_ID_FS && d->queues == 1) {
 		derr(d, "queues=1: virtio-fs needs 2 or more (hiprio + requests)");
 		return -EINVAL;
 	}
-	d->nq = d->queues ? d->queues : 2;	/* for the fs config */
 	ret = read_config(d, v);
 	if (ret)
 		return ret;
 	d->nq = pick_queues(d, v);
 	if (d->type == VIRTIO_ID_BLOCK && (f & (1ULL << VIRTIO_BLK_F_MQ)) &&
-	    d->cfg_len >= 36) {
+	    d->cfg_len >= BLK_NQ_OFF + sizeof(nq16)) {
 		nq16 = htole16((uint16_t)d->nq);
-		memcpy(d->cfg + 34, &nq16, sizeof(nq16));
+		memcpy(d->cfg + BLK_NQ_OFF, &nq16, sizeof(nq16));
 	}
-	if (d->type == 26 && d->cfg_len >= sizeof(struct fs_config)) {
+	if (d->type == VIRTIO_ID_FS && d->cfg_len >= sizeof(struct fs_config)) {
 		struct fs_config *fc = (void *)d->cfg;
 
 		fc->num_request_queues = htole32(d->nq - 1);
@@ -771,7 +779,6 @@ static int try_connect(struct vdev *d)
 		return ret;
 	}
 	d->vhu = v;
-	d->connects++;
 	d->waiting_said = false;
 	printf(PROG ": %s: connected to the daemon at %s (protocol features 0x%" PRIx64 ")\n",
 	       d->name, d->socket, vhu_protocol_features(v));
