@@ -4,8 +4,9 @@
  *
  * The binding is described in Documentation/devicetree/virtbe.rst.  Nodes
  * are matched by "compatible" only, never by name.  The blob is untrusted:
- * it is copied to an aligned buffer and validated with fdt_check_full()
- * before any other libfdt call, every property length is checked before
+ * it is copied to an aligned buffer, its header and structure block are
+ * checked here (dt_check_blob()), then validated with fdt_check_full()
+ * before any other libfdt call; every property length is checked before
  * its value is read, and -FDT_ERR_* codes are turned into -errno here.
  *
  * Copyright (C) 2026 The virtbe authors
@@ -24,6 +25,10 @@
 #define VBE_DT_MAX_DEVS 256U
 #define VBE_DT_MAX_MEM 64U
 #define VBE_DT_MAX_TIMEOUT 60000U
+#define VBE_DT_MAX_DEPTH 64
+#define DT_TAGALIGN(x) (((x) + FDT_TAGSIZE - 1) & ~(uint64_t)(FDT_TAGSIZE - 1))
+/* dtc has written version 17 since 2007; older headers lack fields. */
+#define VBE_DT_MIN_VERSION 17U
 
 #define VBE_DT_GUEST_COMPAT "virtbe,guest"
 #define VBE_DT_DEV_COMPAT "virtio,mmio"
@@ -82,6 +87,91 @@ static int fdt_errno(int err)
 	default:	/* BADPATH, BADPHANDLE, BADSTATE, BADNCELLS, BADVALUE, ... */
 		return -EINVAL;
 	}
+}
+
+static uint32_t be32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * Check what libfdt 1.6.1's fdt_check_full() trusts before it is called:
+ * it reads a version 16 (or older) header's missing size_dt_struct as
+ * NULL-based offsets, and loops forever on a property whose length runs
+ * past the structure block (e.g. 0xfffffff4, which its offset arithmetic
+ * wraps).  So: a version 17 header whose blocks lie inside @len, and a
+ * structure block made of whole, well-nested tokens: one root node, each
+ * property's value inside the block and its name inside the strings
+ * block, FDT_END last.  Returns 0 or -EBADMSG.
+ */
+static int dt_check_blob(const uint8_t *b, size_t len)
+{
+	const struct fdt_header *h = (const void *)b;
+	uint64_t total, soff, ssize, stroff, strsize, rsv;
+	unsigned int depth = 0;
+	bool root_done = false;
+	const uint8_t *s;
+	uint64_t pos;
+
+	if (len < sizeof(*h) || fdt_magic(h) != FDT_MAGIC ||
+	    fdt_version(h) < VBE_DT_MIN_VERSION)
+		return -EBADMSG;
+	total = fdt_totalsize(h);
+	soff = fdt_off_dt_struct(h);
+	ssize = fdt_size_dt_struct(h);
+	stroff = fdt_off_dt_strings(h);
+	strsize = fdt_size_dt_strings(h);
+	rsv = fdt_off_mem_rsvmap(h);
+	if (total < sizeof(*h) || total > len ||
+	    soff < sizeof(*h) || soff % FDT_TAGSIZE || ssize % FDT_TAGSIZE ||
+	    soff + ssize > total || stroff < sizeof(*h) ||
+	    stroff + strsize > total || rsv < sizeof(*h) || rsv % 8 ||
+	    rsv + sizeof(struct fdt_reserve_entry) > total)
+		return -EBADMSG;
+
+	s = b + soff;
+	for (pos = 0; pos + FDT_TAGSIZE <= ssize;) {
+		uint32_t tag = be32_at(s + pos);
+		uint64_t plen, nameoff;
+		const uint8_t *nul;
+
+		pos += FDT_TAGSIZE;
+		switch (tag) {
+		case FDT_BEGIN_NODE:
+			if (root_done || ++depth > VBE_DT_MAX_DEPTH)
+				return -EBADMSG;
+			nul = memchr(s + pos, '\0', ssize - pos);
+			if (!nul)
+				return -EBADMSG;
+			pos = DT_TAGALIGN((uint64_t)(nul - s) + 1);
+			break;
+		case FDT_END_NODE:
+			if (!depth)
+				return -EBADMSG;
+			root_done = !--depth;
+			break;
+		case FDT_PROP:
+			if (!depth || ssize - pos < 2 * FDT_TAGSIZE)
+				return -EBADMSG;
+			plen = be32_at(s + pos);
+			nameoff = be32_at(s + pos + FDT_TAGSIZE);
+			pos += 2 * FDT_TAGSIZE;
+			if (plen > ssize - pos || nameoff >= strsize ||
+			    !memchr(b + stroff + nameoff, '\0',
+				    strsize - nameoff))
+				return -EBADMSG;
+			pos = DT_TAGALIGN(pos + plen);
+			break;
+		case FDT_NOP:
+			break;
+		case FDT_END:
+			return root_done ? 0 : -EBADMSG;
+		default:
+			return -EBADMSG;
+		}
+	}
+	return -EBADMSG;
 }
 
 /* A property holding exactly one NUL-terminated, non-empty string. */
@@ -357,7 +447,9 @@ VBE_EXPORT int vbe_dt_load(const void *blob, size_t len, struct vbe_dt **dtp)
 		goto err_free;
 	}
 	memcpy(dt->blob, blob, len);
-	ret = fdt_errno(fdt_check_full(dt->blob, len));
+	ret = dt_check_blob(dt->blob, len);
+	if (!ret)
+		ret = fdt_errno(fdt_check_full(dt->blob, len));
 	if (ret)
 		goto err_free;
 

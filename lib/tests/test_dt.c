@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #define DTB "guest.dtb"
+#define DT_TAGALIGN(x) (((x) + 3) & ~(size_t)3)
 
 static void *good;
 static size_t good_len;
@@ -211,6 +212,80 @@ TEST(dt_corrupt_header)
 	       fdt32_to_cpu(h->size_dt_struct));
 	CHECK(vbe_dt_load(buf, good_len, &dt) < 0);
 #undef RESET
+	free(buf);
+}
+
+/* Offset of the first FDT_PROP token's length field in buf, or 0. */
+static size_t first_prop_len(const uint8_t *buf)
+{
+	const struct fdt_header *h = (const void *)buf;
+	size_t off = fdt32_to_cpu(h->off_dt_struct);
+	size_t end = off + fdt32_to_cpu(h->size_dt_struct);
+
+	while (off + 4 <= end) {
+		uint32_t tag = fdt32_to_cpu(*(const fdt32_t *)(buf + off));
+
+		off += 4;
+		if (tag == FDT_BEGIN_NODE)
+			off = DT_TAGALIGN(off + strlen((const char *)buf + off) + 1);
+		else if (tag == FDT_PROP)
+			return off;
+		else if (tag != FDT_END_NODE && tag != FDT_NOP)
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * Blobs that crash or hang Debian's libfdt 1.6.1 inside fdt_check_full():
+ * the loader must refuse them before calling it.
+ */
+TEST(dt_libfdt_hostile_blobs)
+{
+	struct fdt_header *h;
+	struct vbe_dt *dt;
+	uint8_t *buf;
+	size_t p;
+	uint32_t v;
+
+	load_good();
+	buf = malloc(good_len);
+	REQUIRE(buf);
+	h = (struct fdt_header *)buf;
+
+	/* a valid blob whose header claims version 16, 15 (NULL read) */
+	for (v = 2; v <= 16; v++) {
+		memcpy(buf, good, good_len);
+		h->version = cpu_to_fdt32(v);
+		CHECK_EQ(vbe_dt_load(buf, good_len, &dt), -EBADMSG);
+	}
+
+	/* a property length that runs past the block (infinite loop) */
+	memcpy(buf, good, good_len);
+	p = first_prop_len(buf);
+	REQUIRE(p);
+	*(fdt32_t *)(buf + p) = cpu_to_fdt32(0xfffffff4);
+	CHECK_EQ(vbe_dt_load(buf, good_len, &dt), -EBADMSG);
+	*(fdt32_t *)(buf + p) = cpu_to_fdt32(fdt32_to_cpu(h->size_dt_struct));
+	CHECK_EQ(vbe_dt_load(buf, good_len, &dt), -EBADMSG);
+
+	/* a property name offset outside the strings block */
+	memcpy(buf, good, good_len);
+	*(fdt32_t *)(buf + p + 4) = cpu_to_fdt32(fdt32_to_cpu(h->size_dt_strings));
+	CHECK_EQ(vbe_dt_load(buf, good_len, &dt), -EBADMSG);
+
+	/* the strings block without its last NUL */
+	memcpy(buf, good, good_len);
+	h->size_dt_strings = cpu_to_fdt32(fdt32_to_cpu(h->size_dt_strings) - 1);
+	CHECK(vbe_dt_load(buf, good_len, &dt) < 0);
+
+	/* a structure block cut before FDT_END, and one without a root */
+	memcpy(buf, good, good_len);
+	h->size_dt_struct = cpu_to_fdt32(fdt32_to_cpu(h->size_dt_struct) - 4);
+	CHECK_EQ(vbe_dt_load(buf, good_len, &dt), -EBADMSG);
+	memcpy(buf, good, good_len);
+	*(fdt32_t *)(buf + fdt32_to_cpu(h->off_dt_struct)) = cpu_to_fdt32(FDT_END);
+	CHECK_EQ(vbe_dt_load(buf, good_len, &dt), -EBADMSG);
 	free(buf);
 }
 
