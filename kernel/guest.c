@@ -18,17 +18,92 @@
 
 /**
  * struct virtbe_range_ent - a range claimed by a guest fd
- * @node: entry in virtbe_guest.ranges
+ * @node: entry in virtbe_guest.ranges, under virtbe_guest.lock
+ * @hnode: entry in virtbe_hguest.ranges, under virtbe_hguest.lock
  * @pio: port I/O space
  * @addr: first address
  * @len: length in bytes
  */
 struct virtbe_range_ent {
 	struct list_head node;
+	struct list_head hnode;
 	bool pio;
 	u64 addr;
 	u64 len;
 };
+
+/**
+ * struct virtbe_hguest - a hypervisor guest, shared by its attachments
+ * @node: entry in virtbe_hguests
+ * @ops: the backend
+ * @guest_id: the backend's id of the guest
+ * @users: attachments holding it (guest fds, attaches in progress), under
+ *	virtbe_hguests_lock
+ * @lock: protects @ranges; nests inside virtbe_guest.lock
+ * @ranges: the ranges claimed by all attachments (virtbe_range_ent.hnode)
+ *
+ * A guest may be attached by any number of guest fds; their claims must
+ * not overlap, whichever attachment made them.  Locks: virtbe_guest.lock,
+ * then @lock, then whatever &virtbe_hyp_ops.claim_range and
+ * &virtbe_hyp_ops.release_range take.  virtbe_hguests_lock nests in none
+ * and is taken with no other held.
+ */
+struct virtbe_hguest {
+	struct list_head node;
+	const struct virtbe_hyp_ops *ops;
+	u64 guest_id;
+	unsigned int users;
+	struct mutex lock;		/* @ranges */
+	struct list_head ranges;
+};
+
+static LIST_HEAD(virtbe_hguests);
+static DEFINE_MUTEX(virtbe_hguests_lock);	/* virtbe_hguests, users */
+
+/* Find or add the shared object of (@ops, @guest_id), one more user. */
+static struct virtbe_hguest *virtbe_hguest_get(const struct virtbe_hyp_ops *ops,
+					       u64 guest_id)
+{
+	struct virtbe_hguest *hg, *new;
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return NULL;
+	mutex_lock(&virtbe_hguests_lock);
+	list_for_each_entry(hg, &virtbe_hguests, node) {
+		if (hg->ops == ops && hg->guest_id == guest_id) {
+			hg->users++;
+			mutex_unlock(&virtbe_hguests_lock);
+			kfree(new);
+			return hg;
+		}
+	}
+	new->ops = ops;
+	new->guest_id = guest_id;
+	new->users = 1;
+	mutex_init(&new->lock);
+	INIT_LIST_HEAD(&new->ranges);
+	list_add(&new->node, &virtbe_hguests);
+	mutex_unlock(&virtbe_hguests_lock);
+	return new;
+}
+
+/* Drop a user taken by virtbe_hguest_get(); its ranges are released. */
+static void virtbe_hguest_put(struct virtbe_hguest *hg)
+{
+	mutex_lock(&virtbe_hguests_lock);
+	if (--hg->users) {
+		hg = NULL;
+	} else {
+		list_del(&hg->node);
+		WARN_ON_ONCE(!list_empty(&hg->ranges));
+	}
+	mutex_unlock(&virtbe_hguests_lock);
+	if (hg) {
+		mutex_destroy(&hg->lock);
+		kfree(hg);
+	}
+}
 
 /**
  * virtbe_guest_get() - take a reference on a guest
@@ -88,18 +163,27 @@ void virtbe_guest_gone(struct virtbe_guest *g)
 }
 EXPORT_SYMBOL_GPL(virtbe_guest_gone);
 
+/* Release @r, a range of @g: in the backend, then for every attachment. */
+static void virtbe_range_release(struct virtbe_guest *g,
+				 struct virtbe_range_ent *r)
+{
+	lockdep_assert_held(&g->lock);
+	mutex_lock(&g->hg->lock);
+	if (g->ops->release_range)
+		g->ops->release_range(g, r->pio, r->addr, r->len);
+	list_del(&r->hnode);
+	mutex_unlock(&g->hg->lock);
+	list_del(&r->node);
+	g->nr_ranges--;
+	kfree(r);
+}
+
 static void virtbe_ranges_release_all(struct virtbe_guest *g)
 {
 	struct virtbe_range_ent *r, *tmp;
 
-	lockdep_assert_held(&g->lock);
-	list_for_each_entry_safe(r, tmp, &g->ranges, node) {
-		if (g->ops->release_range)
-			g->ops->release_range(g, r->pio, r->addr, r->len);
-		list_del(&r->node);
-		kfree(r);
-	}
-	g->nr_ranges = 0;
+	list_for_each_entry_safe(r, tmp, &g->ranges, node)
+		virtbe_range_release(g, r);
 }
 
 static int virtbe_guest_fop_release(struct inode *inode, struct file *file)
@@ -116,6 +200,7 @@ static int virtbe_guest_fop_release(struct inode *inode, struct file *file)
 	g->detached = true;
 	mutex_unlock(&g->lock);
 
+	virtbe_hguest_put(g->hg);
 	virtbe_hyp_put(g->ops);
 	virtbe_guest_put(g);
 	return 0;
@@ -178,12 +263,7 @@ static long virtbe_claim_range(struct virtbe_ucmd *ucmd)
 		list_for_each_entry(r, &g->ranges, node) {
 			if (r->pio == pio && r->addr == cmd->addr &&
 			    r->len == cmd->len) {
-				if (g->ops->release_range)
-					g->ops->release_range(g, pio, r->addr,
-							      r->len);
-				list_del(&r->node);
-				g->nr_ranges--;
-				kfree(r);
+				virtbe_range_release(g, r);
 				ret = 0;
 				break;
 			}
@@ -191,25 +271,30 @@ static long virtbe_claim_range(struct virtbe_ucmd *ucmd)
 		goto out_unlock;
 	}
 
+	/* Claims are exclusive across every attachment of the guest. */
+	mutex_lock(&g->hg->lock);
 	ret = -EEXIST;
-	list_for_each_entry(r, &g->ranges, node)
+	list_for_each_entry(r, &g->hg->ranges, hnode)
 		if (r->pio == pio &&
 		    virtbe_range_overlaps(r->addr, r->len, cmd->addr, cmd->len))
-			goto out_unlock;
+			goto out_unlock_hg;
 	ret = -ENOSPC;
 	if (g->nr_ranges >= VIRTBE_MAX_RANGES)
-		goto out_unlock;
+		goto out_unlock_hg;
 	ret = g->ops->claim_range ?
 		g->ops->claim_range(g, pio, cmd->addr, cmd->len) : -EOPNOTSUPP;
 	if (ret)
-		goto out_unlock;
+		goto out_unlock_hg;
 	new->pio = pio;
 	new->addr = cmd->addr;
 	new->len = cmd->len;
+	list_add_tail(&new->hnode, &g->hg->ranges);
 	list_add_tail(&new->node, &g->ranges);
 	g->nr_ranges++;
 	new = NULL;
 
+out_unlock_hg:
+	mutex_unlock(&g->hg->lock);
 out_unlock:
 	mutex_unlock(&g->lock);
 	kfree(new);
@@ -327,6 +412,9 @@ long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
 	if (!g)
 		goto err_put_hyp;
+	g->hg = virtbe_hguest_get(ops, cmd->guest_id);
+	if (!g->hg)
+		goto err_free_guest;
 	kref_init(&g->ref);
 	g->ops = ops;
 	g->guest_id = cmd->guest_id;
@@ -346,7 +434,7 @@ long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 
 	ret = ops->attach(g, cmd->guest_id);
 	if (ret)
-		goto err_free_guest;
+		goto err_put_hg;
 	ret = -EINVAL;
 	if (!g->nr_vcpus || g->nr_vcpus > VIRTBE_MAX_VCPUS ||
 	    (g->mem_pfnmap && !ops->mem_fault))
@@ -380,9 +468,12 @@ err_stop:
 err_detach:
 	/* The hypervisor may hold a reference (see virtbe_guest_gone()). */
 	ops->detach(g);
+	virtbe_hguest_put(g->hg);
 	virtbe_hyp_put(ops);
 	virtbe_guest_put(g);
 	return ret;
+err_put_hg:
+	virtbe_hguest_put(g->hg);
 err_free_guest:
 	kfree(g);
 err_put_hyp:

@@ -35,6 +35,7 @@
 #define VIRTBE_IOEV_HASH_BITS	10
 
 struct virtbe_guest;
+struct virtbe_hguest;
 
 /**
  * struct virtbe_io - one trapped guest access, as a hypervisor reports it
@@ -100,10 +101,16 @@ struct virtbe_vmmio {
  * @id: VIRTBE_HYP_*
  * @features: VIRTBE_HYP_F_* this backend supports
  *
- * @attach: bind @g to the hypervisor's guest @guest_id.  Sets
- *	@g->nr_vcpus and may set @g->hyp_data and (with @mem_fault)
- *	@g->mem_pfnmap.  Returns 0, -ENOENT (no such
- *	guest), -EBUSY (already attached) or another -errno.  Process context.
+ * @attach: bind @g, one attachment (guest fd), to the hypervisor's guest
+ *	@guest_id.  A guest may have any number of attachments at once, each
+ *	its own server (Xen: its own IOREQ server) with its own ranges: the
+ *	backend keeps nothing per guest that two attachments would share or
+ *	free twice, and routes an access to the attachment whose
+ *	@claim_range covered it (the core keeps claims of one guest's
+ *	attachments from overlapping).  Sets @g->nr_vcpus and may set
+ *	@g->hyp_data and (with @mem_fault) @g->mem_pfnmap.  Returns 0,
+ *	-ENOENT (no such guest), -ENOSPC (the hypervisor has no room for
+ *	another attachment of the guest) or another -errno.  Process context.
  * @detach: undo @attach.  After it returns the backend makes no more calls
  *	into the core for @g.  Every request was completed before.  Called
  *	once, in process context, also when the guest died.
@@ -124,7 +131,9 @@ struct virtbe_vmmio {
  *	for reading.
  * @claim_range: (optional: without it VIRTBE_CLAIM_RANGE fails with
  *	EOPNOTSUPP) route guest accesses to [@addr, @addr + @len) to @g.
- *	The core has checked overlaps and arguments.  Process context.
+ *	The core has checked arguments and overlaps with the ranges of every
+ *	attachment of the guest, and holds the lock that keeps them so.
+ *	Process context.
  * @release_range: (optional) undo @claim_range.  Process context.
  * @complete: finish the access of @vcpu that virtbe_ioreq_dispatch()
  *	queued: @data is the value read (ignored for writes), @aborted true
@@ -201,11 +210,13 @@ struct virtbe_ioreq {
 };
 
 /**
- * struct virtbe_guest - one attached guest, owned by a guest fd
+ * struct virtbe_guest - one attachment to a guest, owned by a guest fd
  * @ref: held by the guest fd and by each memory fd
  * @ops: the hypervisor backend
  * @hyp_data: the backend's per-guest data
  * @guest_id: the hypervisor's id of the guest
+ * @hg: the hypervisor guest, shared with the other attachments of the same
+ *	guest: the claimed ranges of all of them
  * @nr_vcpus: number of vCPUs, set by &virtbe_hyp_ops.attach
  * @mem_pfnmap: set by &virtbe_hyp_ops.attach: the guest's memory fds are
  *	mapped through &virtbe_hyp_ops.mem_fault
@@ -223,7 +234,7 @@ struct virtbe_ioreq {
  * @reqs: one request slot per vCPU
  * @seq: sequence number of the last request id
  * @wq: readers and pollers of the request channel
- * @ranges: claimed ranges (struct virtbe_range_ent)
+ * @ranges: ranges claimed by this attachment (struct virtbe_range_ent)
  * @nr_ranges: entries in @ranges
  * @mems: memory windows (struct virtbe_mem)
  * @ioevs: all ioeventfds (struct virtbe_ioeventfd_ent), under @lock
@@ -246,6 +257,7 @@ struct virtbe_guest {
 	const struct virtbe_hyp_ops *ops;
 	void *hyp_data;
 	u64 guest_id;
+	struct virtbe_hguest *hg;
 	u32 nr_vcpus;
 	bool mem_pfnmap;
 

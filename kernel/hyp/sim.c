@@ -6,7 +6,8 @@
  * (memfd regions), runs trapped vCPU accesses and receives interrupts on
  * eventfds.  The backend side registers with the virtbe core as
  * VIRTBE_HYP_SIM and obeys the same contract a real hypervisor does: only
- * claimed ranges reach the backend, a trapped vCPU waits for the completion,
+ * claimed ranges reach the backend, each access the attachment (guest fd)
+ * that claimed its address, a trapped vCPU waits for the completion,
  * unclaimed reads return all-ones, and the guest can die at any time.
  *
  * Copyright (C) 2026 The virtbe authors
@@ -30,7 +31,6 @@
 
 #define SIM_MAX_VCPUS		256
 #define SIM_MAX_RAM		16
-#define SIM_MAX_RANGES		VIRTBE_MAX_RANGES
 #define SIM_NR_LINES		1024
 #define SIM_NR_PORTS		1024
 #define SIM_MAX_FAULT_MS	10000
@@ -51,12 +51,30 @@ struct sim_ram {
 };
 
 /**
- * struct sim_range - a range claimed by the backend
+ * struct sim_be - one attachment of the core to a simulated guest
+ * @node: entry in sim_guest.bes: an RCU list, written under its slock
+ * @sg: the guest, referenced
+ * @g: the core's guest (one guest fd)
+ * @gone: sim_guest_destroy() reported the guest's death to @g (slock)
+ */
+struct sim_be {
+	struct list_head node;
+	struct sim_guest *sg;
+	struct virtbe_guest *g;
+	bool gone;
+};
+
+/**
+ * struct sim_range - a range claimed by an attachment
+ * @node: entry in sim_guest.ranges, under its slock
+ * @be: the attachment accesses to the range go to
  * @pio: port I/O space
  * @addr: first address
  * @len: length
  */
 struct sim_range {
+	struct list_head node;
+	struct sim_be *be;
 	bool pio;
 	u64 addr;
 	u64 len;
@@ -104,12 +122,12 @@ struct sim_vcpu {
  * @lock: protects @ram, @nr_ram, @destroyed against configuration
  * @ram: RAM regions
  * @nr_ram: entries in @ram
- * @slock: protects @be, @ranges, @lines, @ports, @destroyed for readers in
- *	atomic context
+ * @slock: protects @bes (writers), @ranges, @lines, @ports, @destroyed for
+ *	readers in atomic context
  * @destroyed: the guest is dead
- * @be: the attached backend's guest, or NULL
- * @ranges: ranges claimed by @be
- * @nr_ranges: entries in @ranges
+ * @bes: the attachments (struct sim_be); read under RCU or @slock
+ * @ranges: ranges claimed by all of @bes (struct sim_range); the core
+ *	keeps them from overlapping
  * @lines: interrupt lines
  * @ports: event channel ports
  * @pending: lines (0..1023) and ports (1024..) with a deferred delivery
@@ -130,11 +148,10 @@ struct sim_guest {
 	struct sim_ram ram[SIM_MAX_RAM];
 	unsigned int nr_ram;
 
-	spinlock_t slock;		/* backend, ranges, interrupts */
+	spinlock_t slock;		/* attachments, ranges, interrupts */
 	bool destroyed;
-	struct virtbe_guest *be;
-	struct sim_range ranges[SIM_MAX_RANGES];
-	unsigned int nr_ranges;
+	struct list_head bes;
+	struct list_head ranges;
 	struct sim_irq lines[SIM_NR_LINES];
 	struct sim_irq ports[SIM_NR_PORTS];
 	DECLARE_BITMAP(pending, SIM_NR_LINES + SIM_NR_PORTS);
@@ -155,6 +172,8 @@ static void sim_guest_free(struct kref *ref)
 	unsigned int i;
 
 	xa_erase(&sim_guests, sg->id);
+	/* Every attachment held a reference: none is left, nor its ranges. */
+	WARN_ON_ONCE(!list_empty(&sg->bes) || !list_empty(&sg->ranges));
 	cancel_delayed_work_sync(&sg->irq_work);
 	for (i = 0; i < sg->nr_vcpus; i++)
 		cancel_delayed_work_sync(&sg->vcpus[i].delay_work);
@@ -248,50 +267,79 @@ static void sim_irq_work(struct work_struct *work)
 
 /* ---- The hypervisor side: struct virtbe_hyp_ops ---- */
 
+static struct sim_guest *sim_sg(struct virtbe_guest *g)
+{
+	struct sim_be *be = g->hyp_data;
+
+	return be->sg;
+}
+
+/* Any number of attachments: each one a struct sim_be. */
 static int sim_attach(struct virtbe_guest *g, u64 guest_id)
 {
 	struct sim_guest *sg;
+	struct sim_be *be;
 	unsigned long flags;
 	int ret = 0;
 
 	if (guest_id > U32_MAX)
 		return -ENOENT;
+	be = kzalloc(sizeof(*be), GFP_KERNEL_ACCOUNT);
+	if (!be)
+		return -ENOMEM;
 	xa_lock(&sim_guests);
 	sg = xa_load(&sim_guests, guest_id);
 	if (!sg || !kref_get_unless_zero(&sg->ref))
 		sg = NULL;
 	xa_unlock(&sim_guests);
-	if (!sg)
+	if (!sg) {
+		kfree(be);
 		return -ENOENT;
+	}
+	be->sg = sg;
+	be->g = g;
 
 	spin_lock_irqsave(&sg->slock, flags);
 	if (sg->destroyed)
 		ret = -ENOENT;
-	else if (sg->be)
-		ret = -EBUSY;
 	else
-		sg->be = g;
+		list_add_tail_rcu(&be->node, &sg->bes);
 	spin_unlock_irqrestore(&sg->slock, flags);
 	if (ret) {
 		sim_guest_put(sg);
+		kfree(be);
 		return ret;
 	}
-	g->hyp_data = sg;
+	g->hyp_data = be;
 	g->nr_vcpus = sg->nr_vcpus;
 	return 0;
 }
 
 static void sim_detach(struct virtbe_guest *g)
 {
-	struct sim_guest *sg = g->hyp_data;
+	struct sim_be *be = g->hyp_data;
+	struct sim_guest *sg = be->sg;
+	struct sim_range *r, *tmp;
 	unsigned long flags;
+	LIST_HEAD(ranges);
 
 	spin_lock_irqsave(&sg->slock, flags);
-	sg->be = NULL;
-	sg->nr_ranges = 0;
+	list_del_rcu(&be->node);
+	/* The core released them all; a range left would route to nobody. */
+	list_for_each_entry_safe(r, tmp, &sg->ranges, node)
+		if (r->be == be)
+			list_move(&r->node, &ranges);
 	spin_unlock_irqrestore(&sg->slock, flags);
-	/* vCPUs dispatch to the backend under RCU: wait for them. */
+	WARN_ON_ONCE(!list_empty(&ranges));
+	/*
+	 * vCPUs dispatch to an attachment and resample its irqfds under RCU:
+	 * wait for them, the other attachments are not affected.
+	 */
 	synchronize_rcu();
+	list_for_each_entry_safe(r, tmp, &ranges, node)
+		kfree(r);
+	kfree(be);
+	g->hyp_data = NULL;
 	sim_guest_put(sg);
 }
 
@@ -308,7 +356,7 @@ static void sim_mem_unmap(struct virtbe_guest *g, unsigned long nr_pages,
 static int sim_mem_map(struct virtbe_guest *g, u64 gpa, unsigned long nr_pages,
 		       struct page **pages)
 {
-	struct sim_guest *sg = g->hyp_data;
+	struct sim_guest *sg = sim_sg(g);
 	unsigned long i = 0;
 	int ret = 0;
 
@@ -361,41 +409,47 @@ out:
 	return ret;
 }
 
+/* The core limits the ranges of each attachment and checks overlaps. */
 static int sim_claim_range(struct virtbe_guest *g, bool pio, u64 addr,
 			   u64 len)
 {
-	struct sim_guest *sg = g->hyp_data;
+	struct sim_be *be = g->hyp_data;
+	struct sim_guest *sg = be->sg;
+	struct sim_range *r;
 	unsigned long flags;
-	int ret = 0;
 
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r)
+		return -ENOMEM;
+	*r = (struct sim_range) {
+		.be = be, .pio = pio, .addr = addr, .len = len,
+	};
 	spin_lock_irqsave(&sg->slock, flags);
-	if (sg->nr_ranges >= SIM_MAX_RANGES)
-		ret = -ENOSPC;
-	else
-		sg->ranges[sg->nr_ranges++] = (struct sim_range) {
-			.pio = pio, .addr = addr, .len = len,
-		};
+	list_add_tail(&r->node, &sg->ranges);
 	spin_unlock_irqrestore(&sg->slock, flags);
-	return ret;
+	return 0;
 }
 
 static void sim_release_range(struct virtbe_guest *g, bool pio, u64 addr,
 			      u64 len)
 {
-	struct sim_guest *sg = g->hyp_data;
+	struct sim_be *be = g->hyp_data;
+	struct sim_guest *sg = be->sg;
+	struct sim_range *r, *found = NULL;
 	unsigned long flags;
-	unsigned int i;
 
 	spin_lock_irqsave(&sg->slock, flags);
-	for (i = 0; i < sg->nr_ranges; i++) {
-		struct sim_range *r = &sg->ranges[i];
-
-		if (r->pio == pio && r->addr == addr && r->len == len) {
-			*r = sg->ranges[--sg->nr_ranges];
+	list_for_each_entry(r, &sg->ranges, node) {
+		if (r->be == be && r->pio == pio && r->addr == addr &&
+		    r->len == len) {
+			list_del(&r->node);
+			found = r;
 			break;
 		}
 	}
 	spin_unlock_irqrestore(&sg->slock, flags);
+	/* Readers look at ranges under slock only. */
+	kfree(found);
 }
 
 static void sim_vcpu_wake(struct sim_vcpu *v)
@@ -416,7 +470,7 @@ static void sim_vcpu_delay_work(struct work_struct *work)
 static void sim_complete(struct virtbe_guest *g, u32 vcpu, u64 data,
 			 bool aborted)
 {
-	struct sim_guest *sg = g->hyp_data;
+	struct sim_guest *sg = sim_sg(g);
 	struct sim_vcpu *v = &sg->vcpus[vcpu];
 	unsigned int delay = READ_ONCE(sg->delay_completion_ms);
 
@@ -433,14 +487,14 @@ static int sim_irq_check(struct virtbe_guest *g, const struct virtbe_irq *irq)
 {
 	unsigned int bit;
 
-	return sim_irq_get(g->hyp_data, irq->type, irq->irq, &bit) ?
+	return sim_irq_get(sim_sg(g), irq->type, irq->irq, &bit) ?
 		0 : -EINVAL;
 }
 
 static void sim_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
 			bool level)
 {
-	struct sim_guest *sg = g->hyp_data;
+	struct sim_guest *sg = sim_sg(g);
 	struct eventfd_ctx *ctx = NULL;
 	struct sim_irq *si;
 	unsigned long flags;
@@ -488,19 +542,18 @@ static const struct virtbe_hyp_ops sim_hyp_ops = {
 
 /* ---- The frontend side: /dev/virtbe_sim ---- */
 
-static bool sim_claimed(struct sim_guest *sg, bool pio, u64 addr, u32 len)
+/* The attachment whose range holds the whole access, or NULL. */
+static struct sim_be *sim_claimed(struct sim_guest *sg, bool pio, u64 addr,
+				  u32 len)
 {
-	unsigned int i;
+	const struct sim_range *r;
 
 	lockdep_assert_held(&sg->slock);
-	for (i = 0; i < sg->nr_ranges; i++) {
-		const struct sim_range *r = &sg->ranges[i];
-
+	list_for_each_entry(r, &sg->ranges, node)
 		if (r->pio == pio && addr >= r->addr &&
 		    addr - r->addr < r->len && r->len - (addr - r->addr) >= len)
-			return true;
-	}
-	return false;
+			return r->be;
+	return NULL;
 }
 
 static long sim_add_ram(struct virtbe_ucmd *ucmd)
@@ -574,6 +627,7 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 		.addr = cmd->addr, .data = cmd->data & mask,
 	};
 	struct virtbe_guest *be;
+	struct sim_be *sbe;
 	struct sim_vcpu *v;
 	unsigned long flags;
 	bool dropped = false;
@@ -600,9 +654,10 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 	}
 
 	/*
-	 * The backend stays attached for the RCU read section (sim_detach()
-	 * waits for it); dispatch outside slock, since signalling an
-	 * ioeventfd may re-enter the simulator through an irqfd.
+	 * The access goes to the attachment that claimed its address, which
+	 * stays attached for the RCU read section (sim_detach() waits for
+	 * it); dispatch outside slock, since signalling an ioeventfd may
+	 * re-enter the simulator through an irqfd.
 	 */
 	rcu_read_lock();
 	spin_lock_irqsave(&sg->slock, flags);
@@ -612,14 +667,15 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 		ret = -ENODEV;
 		goto out_unlock;
 	}
-	be = sg->be;
-	if (!be || !sim_claimed(sg, io.pio, io.addr, io.len)) {
+	sbe = sim_claimed(sg, io.pio, io.addr, io.len);
+	if (!sbe) {
 		spin_unlock_irqrestore(&sg->slock, flags);
 		rcu_read_unlock();
 		cmd->out_result = VIRTBE_SIM_RESULT_UNCLAIMED;
 		cmd->data = write ? cmd->data : mask;
 		goto out_unlock;
 	}
+	be = sbe->g;
 	spin_unlock_irqrestore(&sg->slock, flags);
 	if (cmd->flags & VIRTBE_SIM_ACCESS_POSTED) {
 		disp = virtbe_ioreq_posted(be, &io);
@@ -722,8 +778,8 @@ static long sim_irq_state(struct virtbe_ucmd *ucmd)
 {
 	struct sim_guest *sg = ucmd->obj;
 	struct virtbe_sim_irq_state *cmd = ucmd->cmd;
-	struct virtbe_guest *be = NULL;
 	bool resample = false;
+	struct sim_be *be;
 	struct sim_irq *si;
 	unsigned long flags;
 	unsigned int bit;
@@ -736,23 +792,22 @@ static long sim_irq_state(struct virtbe_ucmd *ucmd)
 	if (!si)
 		return -EINVAL;
 
+	/* The attachments stay attached for the RCU read section. */
+	rcu_read_lock();
 	spin_lock_irqsave(&sg->slock, flags);
 	if ((cmd->flags & VIRTBE_SIM_IRQ_EOI) && si->level) {
 		si->level = false;
-		be = sg->be;
-		if (be && !sg->destroyed) {
-			virtbe_guest_get(be);
-			resample = true;
-		}
+		resample = !sg->destroyed;
 	}
 	cmd->out_level = si->level;
 	cmd->out_count = si->count;
 	spin_unlock_irqrestore(&sg->slock, flags);
 
-	if (resample) {
-		virtbe_irq_resample(be, VIRTBE_IRQ_LEVEL, cmd->irq);
-		virtbe_guest_put(be);
-	}
+	/* Outside slock: resampling may raise the line again. */
+	if (resample)
+		list_for_each_entry_rcu(be, &sg->bes, node)
+			virtbe_irq_resample(be->g, VIRTBE_IRQ_LEVEL, cmd->irq);
+	rcu_read_unlock();
 	return 0;
 }
 
@@ -790,8 +845,9 @@ static long sim_fault(struct virtbe_ucmd *ucmd)
 /* Kill the guest, as a hypervisor destroying a domain would. */
 static void sim_guest_destroy(struct sim_guest *sg)
 {
-	struct virtbe_guest *be;
+	struct virtbe_guest *g;
 	unsigned long flags;
+	struct sim_be *be;
 
 	spin_lock_irqsave(&sg->slock, flags);
 	if (sg->destroyed) {
@@ -799,14 +855,29 @@ static void sim_guest_destroy(struct sim_guest *sg)
 		return;
 	}
 	sg->destroyed = true;
-	be = sg->be;
-	if (be)
-		virtbe_guest_get(be);
 	spin_unlock_irqrestore(&sg->slock, flags);
 
-	if (be) {
-		virtbe_guest_gone(be);
-		virtbe_guest_put(be);
+	/*
+	 * Tell every attachment, one at a time: virtbe_guest_gone() sleeps,
+	 * so not under slock, and attachments may detach meanwhile (none
+	 * can be added: the guest is destroyed).
+	 */
+	for (;;) {
+		g = NULL;
+		spin_lock_irqsave(&sg->slock, flags);
+		list_for_each_entry(be, &sg->bes, node) {
+			if (!be->gone) {
+				be->gone = true;
+				g = be->g;
+				virtbe_guest_get(g);
+				break;
+			}
+		}
+		spin_unlock_irqrestore(&sg->slock, flags);
+		if (!g)
+			break;
+		virtbe_guest_gone(g);
+		virtbe_guest_put(g);
 	}
 }
 
@@ -882,6 +953,8 @@ static long sim_create(struct virtbe_ucmd *ucmd)
 	kref_init(&sg->ref);
 	mutex_init(&sg->lock);
 	spin_lock_init(&sg->slock);
+	INIT_LIST_HEAD(&sg->bes);
+	INIT_LIST_HEAD(&sg->ranges);
 	INIT_DELAYED_WORK(&sg->irq_work, sim_irq_work);
 	sg->nr_vcpus = cmd->nr_vcpus;
 	sg->vcpus = kcalloc(sg->nr_vcpus, sizeof(*sg->vcpus),

@@ -3,7 +3,7 @@
  * virtbe_xen: the Xen backend of virtbe.
  *
  * Runs in dom0, PV or auto-translated (PVH; Arm's dom0 is auto-translated
- * too).  Per attached guest it owns one IOREQ server
+ * too).  Per attachment (guest fd) it owns one IOREQ server
  * (XEN_DMOP_create_ioreq_server), maps the server's two pages
  * (XENMEM_acquire_resource: the buffered ring and the synchronous slots),
  * binds one event channel per vCPU and runs the ioreq state machine in the
@@ -29,6 +29,16 @@
  * (XENMEM_add_to_physmap_range, XENMEM_acquire_resource): those pages are
  * then ordinary pages to the kernel, and the core inserts them into the
  * daemon's mappings itself.
+ *
+ * A domain may have several attachments, as it may have several IOREQ
+ * servers (Xen allows 8): each has its own struct vbx_guest, server id,
+ * ioreq pages, per-vCPU and buffered-ring event channels, bound guest
+ * ports and domain watch; nothing here is per domain or global but the
+ * workqueue, so one attachment's detach frees nothing of another's.  Xen
+ * sends an access to the server whose ranges hold it and would let two
+ * servers map overlapping ranges: the core refuses such claims.  A guest
+ * event channel port can be bound by one attachment only (Xen refuses a
+ * second interdomain binding: the irqfd fails with EINVAL).
  *
  * Interrupts are sent on interdomain event channels (VIRTBE_IRQ_EVTCHN),
  * on interrupt lines (VIRTBE_IRQ_EDGE, VIRTBE_IRQ_LEVEL: ISA IRQs with
@@ -274,8 +284,8 @@ struct vbx_vcpu {
 };
 
 /**
- * struct vbx_guest - a guest served by this backend
- * @g: the core's guest
+ * struct vbx_guest - an attachment: one IOREQ server of a domain
+ * @g: the core's guest (one guest fd)
  * @domid: the Xen domain
  * @id: IOREQ server id
  * @created: the IOREQ server exists
@@ -888,7 +898,7 @@ static int vbx_bind_vcpus(struct vbx_guest *xg)
 	u32 i;
 	int ret;
 
-	/* The buffered ring's channel, for the whole domain (x86 only) */
+	/* The buffered ring's channel, one for the server (x86 only) */
 	if (VBX_HAVE_BUF) {
 		ret = vbx_dm_op(xg->domid, &op);
 		if (ret)

@@ -40,7 +40,8 @@
  * VIRTBE_GET_INFO changes only for incompatible semantic changes.
  *
  * Object model: an ATTACH on ``/dev/virtbe`` returns a *guest fd* bound to
- * one guest of one hypervisor for its whole life.  Memory fds, claimed
+ * one guest of one hypervisor for its whole life.  A guest may have several
+ * guest fds at once (one per device daemon).  Memory fds, claimed
  * ranges, ioeventfds, irqfds and the request channel all belong to a guest
  * fd and are torn down when it is closed (or when the guest dies).
  */
@@ -57,9 +58,12 @@
  * ENOTTY     unknown ioctl, or an ioctl issued on the wrong kind of fd
  * ENODEV     the hypervisor backend is not loaded, or the guest is gone
  * ENOENT     no such guest, or deassign of something not assigned
- * EEXIST     the range, window or ioeventfd overlaps an existing one
- * EBUSY      the eventfd or guest is already in use
- * ENOSPC     a per-guest object limit is reached
+ * EEXIST     the range (of any guest fd of the guest), window or
+ *            ioeventfd overlaps an existing one
+ * EBUSY      the eventfd already drives an irqfd, or a simulated vCPU is
+ *            busy with another access
+ * ENOSPC     a per-guest-fd object limit is reached, or the hypervisor has
+ *            no room for another guest fd of the guest
  * ENXIO      the memory window is not fully backed by guest RAM
  * ENOMEM     out of memory, or the locked-memory limit is exceeded
  * EIO        the hypervisor failed to map guest memory
@@ -113,6 +117,12 @@ enum {
 #define VIRTBE_F_IRQFD			_BITULL(2)
 #define VIRTBE_F_MEM_FD			_BITULL(3)
 #define VIRTBE_F_VIRTIO_MMIO_ISR	_BITULL(4)
+/*
+ * A guest may be attached by several guest fds at once, their claims
+ * exclusive across all of them (see struct virtbe_attach).  Without it, a
+ * second VIRTBE_ATTACH of an attached guest fails with EBUSY.
+ */
+#define VIRTBE_F_MULTI_ATTACH		_BITULL(5)
 
 /**
  * struct virtbe_info - VIRTBE_GET_INFO, on /dev/virtbe or a guest fd
@@ -155,10 +165,19 @@ struct virtbe_info {
  * @out_nr_vcpus: the number of vCPUs of the guest
  * @__reserved: must be 0
  *
- * On success returns a new guest fd (O_CLOEXEC) bound to that guest.  One
- * guest can be attached by one guest fd at a time (EBUSY).  Fails with
- * ENODEV when the backend is not loaded and ENOENT when the guest does not
- * exist.
+ * On success returns a new guest fd (O_CLOEXEC) bound to that guest, an
+ * *attachment*: one server of the guest's devices (on Xen, its own IOREQ
+ * server).  A guest may be attached by any number of guest fds at once
+ * (VIRTBE_F_MULTI_ATTACH), e.g. one per device daemon.  Each attachment
+ * claims its own ranges, and claims are exclusive across all attachments
+ * of the guest (VIRTBE_CLAIM_RANGE fails with EEXIST); the guest's
+ * accesses to a range reach the request channel, ioeventfds and kept
+ * registers of the attachment that claimed it.  Memory windows, ioeventfds,
+ * irqfds and statistics belong to one attachment; closing one (or its
+ * daemon dying) releases its ranges and touches no other attachment.
+ * Fails with ENODEV when the backend is not loaded, ENOENT when the guest
+ * does not exist, and ENOSPC when the hypervisor has no room for another
+ * attachment of the guest (Xen: 8 IOREQ servers per domain).
  */
 struct virtbe_attach {
 	__u32 size;
@@ -216,8 +235,11 @@ struct virtbe_mem_map {
  * @len: length of the range in bytes, not 0
  *
  * Asks the hypervisor to send the guest's accesses to [@addr, @addr + @len)
- * to this guest fd.  Claims may not overlap (EEXIST).  A release of a range
- * that was not claimed fails with ENOENT.
+ * to this guest fd.  Claims may not overlap (EEXIST), whichever guest fd
+ * attached to the same guest made them; MMIO and port I/O ranges never
+ * conflict.  A release of a range that was not claimed by this guest fd
+ * fails with ENOENT.  A released range (also by closing the guest fd) may
+ * be claimed by another guest fd of the guest.
  */
 struct virtbe_range {
 	__u32 size;
