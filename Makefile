@@ -22,7 +22,8 @@
 #                                xen / xen-pvh: Xen 4.17 with a PV / PVH
 #                                (auto-translated) dom0 (scripts/xen-lane.sh);
 #                                xen-6.12: a PV dom0 running Debian's 6.12;
-#                                xen-arm64 (not default): the same on arm64
+#                                xen-arm64 (not default): the same on arm64.
+#                                LANES= (empty): the host tests only
 #   make debug-kernel            build (or find cached) the debug lane's kernel
 #   make demo                    the Xen demo: Xen 4.17 under QEMU, vbe-blk in
 #                                dom0 serving a domU's own virtio-blk driver

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # Sourced (bash): apt-get and apt-cache for another architecture's packages
 # and for source packages, without touching the host's apt configuration
 # (no dpkg --add-architecture, no deb-src line added to /etc/apt): a private

@@ -1,7 +1,10 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # The whole test suite (`make check`): host tests of lib/ (and of tools/*/
-# that have a check target), then for each lane
-# (LANES, default "6.1 6.12 debug xen xen-pvh xen-6.12"): build the modules, build the selftests,
+# that have a check target, and of the repository: scripts/spdx-check.sh),
+# then for each lane
+# (LANES, default "6.1 6.12 debug xen xen-pvh xen-6.12"; LANES set but empty,
+# e.g. `make check LANES=`: none): build the modules, build the selftests,
 # run them in QEMU.  The debug lane's kernel (KASAN, lockdep, kmemleak, fault
 # injection) is built from linux-source-6.1 the first time (~10 min, then
 # cached: scripts/debug-kernel.sh).  A lane that does not build counts as one
@@ -15,7 +18,7 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
-lanes=${LANES:-6.1 6.12 debug xen xen-pvh xen-6.12}
+lanes=${LANES-6.1 6.12 debug xen xen-pvh xen-6.12}	# set but empty: host tests only
 make=${MAKE:-make}
 B=$PWD/build
 mkdir -p "$B"
@@ -79,6 +82,22 @@ for mk in tools/*/Makefile; do
 	fi
 	add "host $d" "$B/host-$n.counts"
 done
+
+# ---- host tests of the repository itself: scripts printing TAP
+host_script() {	# host_script NAME COMMAND...
+	local n=$1 p f s rc; shift
+	step "host tests ($n)"
+	rm -f "$B/host-$n.counts"
+	"$@" 2>&1 | tee "$B/host-$n.log"
+	rc=${PIPESTATUS[0]}
+	scripts/tap-summary.sh --mode host --label "$n" --counts "$B/host-$n.counts" "$B/host-$n.log"
+	if [ "$rc" != 0 ] && read -r p f s <"$B/host-$n.counts" && [ "$f" = 0 ]; then
+		echo "check: $* exited $rc"
+		echo "$p 1 $s" >"$B/host-$n.counts"
+	fi
+	add "host $n" "$B/host-$n.counts"
+}
+host_script spdx scripts/spdx-check.sh
 
 # ---- userspace programs for the VM (the same for every lane)
 step "selftests"

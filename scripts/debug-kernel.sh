@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Build, once, the debug kernel of the `debug` test lane: Debian's
 # linux-source-6.1 configured with scripts/debug-kernel.config on top of
 # `make allnoconfig` (KASAN, lockdep, kmemleak, fault injection, ...; nothing

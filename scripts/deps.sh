@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Install, as root, the Debian 12 packages virtbe's build and tests need.
 # Idempotent: a machine that has everything returns at once (no apt-get
 # update, no network).  Usage: scripts/deps.sh [--arm64] [--check]

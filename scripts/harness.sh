@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Extract the kselftest harness (and the checkpatch / kernel-doc scripts) from
 # Debian's linux-source-6.1 tarball into a cache, once.  Nothing of it is
 # vendored into the repository.  Prints the harness include directory.

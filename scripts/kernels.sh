@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Fetch and cache, per test lane, the Debian kernel image to boot in QEMU and
 # the headers to build the module against.  Nothing is installed into /boot
 # or /lib/modules: packages are `apt-get download`ed and `dpkg -x`ed into

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Count kselftest TAP results.  Every test case counts (not every binary).
 #
 # Usage: scripts/tap-summary.sh [--label L] [--mode tests|demo|bench|host]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Boot a lane's Debian kernel in QEMU (TCG) with virtbe's modules and test
 # programs in an initramfs, and run them.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Debian's arm64 Xen 4.17 hypervisor is built without CONFIG_IOREQ_SERVER
 # (XEN_DMOP_create_ioreq_server: "Function not implemented"), which is an
 # EXPERT option on Arm.  Rebuild only the hypervisor from Debian's own

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # The demo, run inside the test VM by `make demo-sim`: a simulated guest
 # drives a virtio-blk device that the unchanged demo backend serves through
 # virtbe, once with an edge-triggered and once with a level-triggered
