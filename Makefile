@@ -2,14 +2,21 @@
 # virtbe top-level Makefile (the kernel side is built by Kbuild + kernel/).
 #
 #   make deps                    install the Debian packages needed (root)
-#   make modules [KVER=6.1|6.12|debug|arm64]  build virtbe*.ko against that
+#   make modules [KREL=<release> | KDIR=/path/to/build]  build virtbe*.ko
+#                                for an installed kernel: by default the
+#                                running one's, /lib/modules/$(uname -r)/build
+#                                (scripts/kdir.sh), in build/host-<release>/src;
+#                                the .ko land in build/host-<release>/ko
+#   make modules KVER=6.1|6.12|debug|arm64  build them against that test
 #                                lane's headers (debug: the debug kernel's tree,
 #                                built and cached by scripts/debug-kernel.sh;
 #                                the modules get -g; arm64: Debian's 6.1 arm64
 #                                headers, cross-built with aarch64-linux-gnu-)
 #                                in build/<lane>/src (copies of
 #                                Kbuild, kernel/, uapi/); the .ko land in
-#                                build/<lane>/ko
+#                                build/<lane>/ko; W=1, and a warning fails
+#   make modules_install [DESTDIR=] [INSTALL_MOD_DIR=extra]  the same kernel's
+#                                modules into $(DESTDIR)/lib/modules/<release>/
 #   make lib                     build lib/ (libvirtbe)
 #   make selftests               static kselftest binaries -> build/selftests,
 #                                bench/*.c -> build/bench, tools/*/ (if any)
@@ -38,12 +45,16 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
-KVER ?= 6.1
+KVER ?=
+KREL ?=
+KDIR ?=
 LANES ?= 6.1 6.12 debug xen xen-pvh xen-6.12
 BENCH_LANE ?= 6.1
 DEMO_LANE ?= 6.1
 DEMO_CMD ?= /tools/demo/run-demo.sh
 VIRTBE_CACHE ?= /var/cache/virtbe
+VERSION := $(shell sed -n 's/^VIRTBE_VERSION := *//p' Kbuild)
+INSTALL_MOD_DIR ?= extra
 export VIRTBE_CACHE
 
 B := $(CURDIR)/build
@@ -66,24 +77,42 @@ deps:
 	@scripts/deps.sh
 
 # ------------------------------------------------------------------ modules
-# Each lane builds in its own copy of the kernel sources, so that 6.1 and
-# 6.12 objects never mix; sources are refreshed by mtime (cp -u) and sources
-# deleted from the repo are deleted from the copy.
+# Each kernel (a lane's, or an installed one's: scripts/kdir.sh) builds in
+# its own copy of the kernel sources, so that 6.1 and 6.12 objects never mix
+# and the source tree gets no .o, .ko or .cmd; sources are refreshed by mtime
+# (cp -u) and sources deleted from the repo are deleted from the copy.
+KTREE = KVER="$(KVER)" KREL="$(KREL)" KDIR="$(KDIR)" scripts/kdir.sh
 modules:
-	@eval "$$(scripts/kernels.sh $(KVER))"; \
-	d=$(B)/$(KVER)/src; mkdir -p $$d $(B)/$(KVER)/ko; \
+	@k=$$($(KTREE)); eval "$$k"; \
+	d=$(B)/$$NAME/src; mkdir -p $$d $(B)/$$NAME/ko; \
 	test -f Kbuild || { echo "modules: no Kbuild file yet"; exit 1; }; \
 	for p in Kbuild kernel uapi; do [ -e $$p ] && cp -a -u $$p $$d/; done; \
 	(cd $$d && find Kbuild kernel uapi -type f \( -name '*.[chS]' -o -name Kbuild \
 		-o -name Makefile \) 2>/dev/null) | while read -r f; do \
 		[ -e "$$f" ] || { echo "  RM      $$d/$$f"; rm -f "$$d/$$f"; }; done; \
-	echo "  MODULES $(KVER) ($$KREL) in $$d"; \
-	$(MAKE) --no-print-directory -C $$KDIR M=$$d W=1 $${KCROSS:+CROSS_COMPILE=$$KCROSS} $(if $(filter debug,$(KVER)),KCFLAGS=-g) modules 2>&1 | tee $(B)/$(KVER)/modules.log; \
-	if grep -i 'warning:' $(B)/$(KVER)/modules.log >/dev/null; then \
-		echo "modules: $(KVER): the build printed warnings (see above); failing"; exit 1; fi; \
-	rm -f $(B)/$(KVER)/ko/*.ko; \
-	find $$d -name '*.ko' -exec cp {} $(B)/$(KVER)/ko/ \; ; \
-	ls $(B)/$(KVER)/ko/*.ko >/dev/null 2>&1 || { echo "modules: no .ko built"; exit 1; }
+	echo "  MODULES $$NAME ($$KREL) in $$d"; \
+	$(MAKE) --no-print-directory -C $$KDIR M=$$d $$([ $$LANE = 0 ] || echo W=1) $${KCROSS:+CROSS_COMPILE=$$KCROSS} $(if $(filter debug,$(KVER)),KCFLAGS=-g) modules 2>&1 | tee $(B)/$$NAME/modules.log; \
+	if [ $$LANE = 1 ] && grep -i 'warning:' $(B)/$$NAME/modules.log >/dev/null; then \
+		echo "modules: $$NAME: the build printed warnings (see above); failing"; exit 1; fi; \
+	rm -f $(B)/$$NAME/ko/*.ko; \
+	find $$d -name '*.ko' -exec cp {} $(B)/$$NAME/ko/ \; ; \
+	ls $(B)/$$NAME/ko/*.ko >/dev/null 2>&1 || { echo "modules: no .ko built"; exit 1; }; \
+	echo "  MODULES $$(cd $(B)/$$NAME/ko && echo *.ko) in $(B)/$$NAME/ko"
+
+# kbuild's own modules_install of what `modules` built.  It signs the
+# modules only if the tree has its signing key (a distribution's headers do
+# not: DKMS signs with its own), and runs depmod only with a System.map
+# (which Debian's headers lack): without DESTDIR, depmod is run here.
+modules_install: modules
+	@k=$$($(KTREE)); eval "$$k"; \
+	key=$$(sed -n 's/^CONFIG_MODULE_SIG_KEY="\(.*\)"$$/\1/p' $$KDIR/.config 2>/dev/null); \
+	nosign=; if [ -n "$$key" ] && [ ! -f "$$key" ] && [ ! -f "$$KDIR/$$key" ]; then \
+		nosign=CONFIG_MODULE_SIG_ALL=; \
+		echo "modules_install: not signing: $$KDIR has no signing key ($$key)"; fi; \
+	$(MAKE) --no-print-directory -C $$KDIR M=$(B)/$$NAME/src \
+		$${KCROSS:+CROSS_COMPILE=$$KCROSS} INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) $$nosign modules_install 2>&1 | { grep -v "missing 'System.map'" || true; }; \
+	if [ -z "$(DESTDIR)" ]; then echo "  DEPMOD  $$KREL"; depmod -a $$KREL; fi
 
 debug-kernel: deps
 	@scripts/debug-kernel.sh
