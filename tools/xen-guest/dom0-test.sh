@@ -95,9 +95,11 @@ echo "$M BEGIN xen"
 bench=${virtbe_bench:-0}
 bridge=9	# the second domU's results (amd64)
 [ $ARCH = amd64 ] || bridge=0
+multi=3		# vbe4's results: two daemons, two guest fds (amd64)
+[ $ARCH = amd64 ] || multi=0
 randread=0	# the disk benchmark's result (amd64, bench)
 [ $ARCH/$bench != amd64/1 ] || randread=1
-echo "1..$((11 + bench + bridge + randread))"
+echo "1..$((11 + bench + bridge + multi + randread))"
 note "dom0 test started at ${t0}s"
 
 # virtbe_dom0 (pv or pvh) comes from scripts/xen-lane.sh --dom0
@@ -456,6 +458,128 @@ bridge_part() {
 	note "bridge part ran $(echo "$tb $(now)" | awk '{print $2 - $1}')s"
 }
 [ $bridge = 0 ] || bridge_part
+
+# ---- several attachments: vbe4 (virtbe_mode=bridge, as vbe2), its two
+# devices served by two virtbe-vhost-user processes, one --device each:
+# two guest fds, two IOREQ servers of one domain
+QSD4_IMG=/tmp/qsd4.img QSD4_SOCK=/run/qsd4.sock VFS4_SOCK=/run/virtiofsd4.sock
+SHARE4=/tmp/share4
+multi_alive() { kill -0 $1 2>/dev/null; }
+# servers: IOREQ servers virtbe_xen created for the domain so far
+servers() { dmesg | grep -c "virtbe_xen: d$domid: ioreq server"; }
+multi_part() {
+	tb=$(now)
+	DOM=vbe4 LOG=/var/log/xen/console/guest-vbe4.log
+	sed -e 's/^name = .*/name = "vbe4"/' -e 's/ virtbe_bench=1//' \
+		-e "s/^extra = \"\\(.*\\)\"/extra = \"\\1 virtbe_mode=bridge virtbe_fs_tag=$FS_TAG\"/" \
+		/tmp/vbe.cfg >/tmp/vbe4.cfg
+	domid= irq= fsirq= bpid= fpid= qpid= vpid= xpid=
+	create_domu
+	[ -z "$domid" ] ||
+		{ irq=$(xenstore-read /local/domain/$domid/data/virtbe-port 2>/dev/null) &&
+		fsirq=$(xenstore-read /local/domain/$domid/data/virtbe-fs-port 2>/dev/null); }
+	note "vbe4 (domid '$domid') event channel ports: blk '$irq', fs '$fsirq' (vbe4 up after $(echo "$tb $(now)" | awk '{print $2 - $1}')s)"
+	truncate -s 64M $QSD4_IMG
+	mkdir -p $SHARE4
+	yes VIRTBE-FS-FROM-DOM0 | head -c 200000 >$SHARE4/from-dom0
+	(cd $SHARE4 && sha256sum from-dom0 >from-dom0.sha256)
+	qemu-storage-daemon \
+		--blockdev driver=file,node-name=f,filename=$QSD4_IMG \
+		--blockdev driver=raw,node-name=d,file=f \
+		--export type=vhost-user-blk,id=e,node-name=d,addr.type=unix,addr.path=$QSD4_SOCK,writable=on,num-queues=2 \
+		>/tmp/qsd4.log 2>&1 &
+	qpid=$!
+	virtiofsd --socket-path=$VFS4_SOCK -o source=$SHARE4 -o sandbox=chroot \
+		-o cache=none --thread-pool-size=2 >/tmp/virtiofsd4.log 2>&1 &
+	vpid=$!
+	wait_for 10 sh -c "[ -S $QSD4_SOCK ] && [ -S $VFS4_SOCK ]"
+	s0=$(servers)
+	if [ -n "$fsirq" ]; then
+		virtbe-vhost-user --hyp xen --guest "$domid" --mem $MEM --verbose \
+			--device type=blk,base=$BASE,irq=$irq,irq-type=evtchn,socket=$QSD4_SOCK,queues=2 \
+			>/tmp/bridge4-blk.log 2>&1 &
+		bpid=$!
+		virtbe-vhost-user --hyp xen --guest "$domid" --mem $MEM --verbose \
+			--device type=fs,base=$FS_BASE,irq=$fsirq,irq-type=evtchn,socket=$VFS4_SOCK,tag=$FS_TAG,queues=2 \
+			>/tmp/bridge4-fs.log 2>&1 &
+		fpid=$!
+	fi
+	multi_tail() {
+		sed 's/^/# blk bridge: /' /tmp/bridge4-blk.log | tail -${1:-8}
+		sed 's/^/# fs bridge: /' /tmp/bridge4-fs.log | tail -${1:-8}
+	}
+	vbe4_or_gone() { guest_said_any "$1" || ! domain_exists; }
+	name="two virtbe-vhost-user processes, one device each, serve one PVH domU (vbe4) as two guest fds, two IOREQ servers: qemu-storage-daemon's virtio_blk (ext4 made, checked, read back) and virtiofsd's virtiofs (dom0's file read, the domU's written)"
+	if wait_for 180 vbe4_or_gone "EXT4 (OK|FAIL)" && guest_said "EXT4 OK" &&
+		wait_for 120 vbe4_or_gone "FS DOMU DONE|FS FAIL" &&
+		guest_said "FS DOMU DONE" &&
+		(cd $SHARE4 && sha256sum -c from-domu.sha256 >/dev/null) &&
+		[ $(($(servers) - s0)) = 2 ] && multi_alive $bpid && multi_alive $fpid; then
+		ok "$name"
+	else
+		nok "$name"
+		note "IOREQ servers created for d$domid: $(($(servers) - s0))"
+		tail -5 $LOG | sed 's/^/# /'
+		multi_tail
+	fi
+	grep -E "VBE-GUEST (BRIDGE|EXT4|FS )" $LOG | sed 's/^/# /'
+
+	# a third daemon may not claim registers another guest fd claimed
+	name="a third daemon (vbe-blk) attached to vbe4 cannot claim the virtio-fs registers the fs bridge's guest fd claimed: EEXIST, the fs bridge is untouched"
+	vbe-blk --hyp xen --guest "$domid" --base $FS_BASE --irq "$fsirq" \
+		--irq-type evtchn --file $DISK --mem $MEM >/tmp/vbe-blk4-dup.log 2>&1 &
+	xpid=$!
+	wait_for 20 sh -c "! kill -0 $xpid 2>/dev/null"
+	if ! multi_alive $xpid && grep -q "attach device: File exists" /tmp/vbe-blk4-dup.log &&
+		multi_alive $fpid; then
+		ok "$name"
+	else
+		nok "$name"
+		sed 's/^/# vbe-blk: /' /tmp/vbe-blk4-dup.log | tail -5
+		kill -KILL $xpid 2>/dev/null
+	fi
+	wait $xpid 2>/dev/null
+
+	# one daemon killed: the other guest fd serves on, and the dead one's
+	# registers (range and event channel) are free for a new daemon
+	name="the virtio-blk bridge of vbe4 SIGKILLed: the virtio-fs bridge, another guest fd, serves on (the domU sees dom0's rename, unlinks and new file), and a new daemon (vbe-blk) claims the dead one's registers and event channel"
+	kill -KILL $bpid 2>/dev/null
+	wait $bpid 2>/dev/null
+	(cd $SHARE4 && mv from-dom0 renamed-by-dom0 &&
+		sed 's/from-dom0/renamed-by-dom0/' from-dom0.sha256 >renamed-by-dom0.sha256 &&
+		rm from-dom0.sha256 from-domu from-domu.sha256 &&
+		echo "written by dom0" >dir-domu/from-dom0 && : >dom0-step2)
+	fs_ok=0
+	wait_for 120 vbe4_or_gone "FS OK|FS FAIL" && guest_said "FS OK" && fs_ok=1
+	vbe-blk --hyp xen --guest "$domid" --base $BASE --irq "$irq" \
+		--irq-type evtchn --file $DISK --mem $MEM --verbose >/tmp/vbe-blk4.log 2>&1 &
+	xpid=$!
+	claimed() { grep -q "registers $BASE" /tmp/vbe-blk4.log; }
+	wait_for 20 claimed
+	if [ $fs_ok = 1 ] && multi_alive $fpid && claimed && multi_alive $xpid &&
+		vcpus_alive "blk bridge killed"; then
+		ok "$name"
+	else
+		nok "$name"
+		tail -5 $LOG | sed 's/^/# /'
+		multi_tail
+		sed 's/^/# vbe-blk: /' /tmp/vbe-blk4.log | tail -5
+	fi
+	grep -E "VBE-GUEST FS (OK|FAIL)" $LOG | sed 's/^/# /'
+
+	xl destroy vbe4
+	for p in $fpid $xpid; do
+		wait_for 15 sh -c "! kill -0 $p 2>/dev/null" || kill -KILL $p 2>/dev/null
+	done
+	wait $fpid $xpid 2>/dev/null
+	for p in $qpid $vpid; do kill $p 2>/dev/null; done
+	wait $qpid $vpid 2>/dev/null
+	wait_for 20 sh -c '! xl list | grep -q "^(null)\|^vbe4 "' ||
+		{ note "vbe4 not released:"; xl list | sed 's/^/# /'; }
+	rm -f $QSD4_IMG
+	note "several-attachments part ran $(echo "$tb $(now)" | awk '{print $2 - $1}')s"
+}
+[ $multi = 0 ] || multi_part
 
 # ---- the disk benchmark: a third domU, vbe3, with two disks on one image:
 # virtio-blk served by virtbe-vhost-user + qemu-storage-daemon, and Xen's
