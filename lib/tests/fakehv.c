@@ -133,8 +133,13 @@ static int do_attach(int fd, struct virtbe_attach *a)
 		return -EINVAL;
 	if (a->hyp != VIRTBE_HYP_SIM)
 		return -ENODEV;
+	/*
+	 * The fake models one attachment: a second one gets what the kernel
+	 * answers when the hypervisor has no room for another (the kernel
+	 * itself takes any number: VIRTBE_F_MULTI_ATTACH, not reported here).
+	 */
 	if (fake.guest_fd >= 0)
-		return -EBUSY;
+		return -ENOSPC;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -errno;
 	fake.guest_fd = sv[0];

@@ -121,7 +121,7 @@ TEST(ctl_attach)
 	CHECK_EQ(vbe_guest_get_info(g, 0, &info), 0);
 	CHECK_EQ(fake_last(VIRTBE_GET_INFO)->fd, vbe_guest_fd(g));
 	/* the kernel's answers */
-	CHECK_EQ(vbe_attach(ctl, VIRTBE_HYP_SIM, 7, 0, &g2), -EBUSY);
+	CHECK_EQ(vbe_attach(ctl, VIRTBE_HYP_SIM, 7, 0, &g2), -ENOSPC);
 	CHECK_EQ(vbe_attach(ctl, VIRTBE_HYP_SIM, 7, 60001, &g2), -EINVAL);
 	CHECK_EQ(vbe_attach(ctl, VIRTBE_HYP_XEN, 7, 0, &g2), -ENODEV);
 	fail_next(VIRTBE_ATTACH, ENOENT);

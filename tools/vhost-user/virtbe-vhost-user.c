@@ -1363,8 +1363,8 @@ static const char *attach_hint(int ret)
 	case -ENOENT:
 	case -ESRCH:
 		return " (no such guest: check --guest / virtbe,guest-id)";
-	case -EBUSY:
-		return " (another process already serves this guest)";
+	case -ENOSPC:
+		return " (the hypervisor has no room for another server of this guest)";
 	case -EACCES:
 	case -EPERM:
 		return " (permission: /dev/virtbe)";

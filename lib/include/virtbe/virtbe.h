@@ -121,9 +121,15 @@ const char *vbe_hyp_name(uint32_t hyp);
  * The guest fd is made non-blocking (O_NONBLOCK) so that it can be polled
  * and drained with vbe_read_requests() or vbe_guest_process().
  *
+ * A guest may be attached by several guest fds (one per daemon) when the
+ * kernel reports VIRTBE_F_MULTI_ATTACH; their claimed ranges may not
+ * overlap.
+ *
  * Return: 0, -ENODEV (backend not loaded), -ENOENT (no such guest),
- * -EBUSY (the guest is attached by another guest fd), -EINVAL (timeout
- * above 60000 ms, bad @hyp), -EPERM, -ENOMEM.
+ * -ENOSPC (the hypervisor has no room for another attachment of the
+ * guest), -EBUSY (a kernel without VIRTBE_F_MULTI_ATTACH: the guest is
+ * attached by another guest fd), -EINVAL (timeout above 60000 ms, bad
+ * @hyp), -EPERM, -ENOMEM.
  */
 int vbe_attach(struct vbe_ctl *ctl, uint32_t hyp, uint64_t guest_id,
 	       uint32_t timeout_ms, struct vbe_guest **guestp);
