@@ -17,6 +17,15 @@
 #                                build/<lane>/ko; W=1, and a warning fails
 #   make modules_install [DESTDIR=] [INSTALL_MOD_DIR=extra]  the same kernel's
 #                                modules into $(DESTDIR)/lib/modules/<release>/
+#   make install [DESTDIR=] [PREFIX=/usr/local]  modules_install, then
+#                                install-user: libvirtbe (PREFIX/lib), its
+#                                header, .pc and the uapi header
+#                                (PREFIX/include), vbe-blk and
+#                                virtbe-vhost-user (PREFIX/bin), their systemd
+#                                unit templates (SYSTEMDUNITDIR) and the udev
+#                                rule (UDEVRULESDIR); Documentation/install.rst
+#   make dkms-source [DESTDIR=]  the DKMS source tree (Kbuild, kernel/, uapi/,
+#                                dkms.conf) in $(DESTDIR)/usr/src/virtbe-<version>
 #   make lib                     build lib/ (libvirtbe)
 #   make selftests               static kselftest binaries -> build/selftests,
 #                                bench/*.c -> build/bench, tools/*/ (if any)
@@ -54,7 +63,15 @@ DEMO_LANE ?= 6.1
 DEMO_CMD ?= /tools/demo/run-demo.sh
 VIRTBE_CACHE ?= /var/cache/virtbe
 VERSION := $(shell sed -n 's/^VIRTBE_VERSION := *//p' Kbuild)
+# make install: userspace under PREFIX, modules under
+# $(DESTDIR)/lib/modules/<release>/$(INSTALL_MOD_DIR); udev and systemd read
+# their files from fixed places, not from PREFIX
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 INSTALL_MOD_DIR ?= extra
+UDEVRULESDIR ?= /etc/udev/rules.d
+SYSTEMDUNITDIR ?= /etc/systemd/system
+USER_TOOLS := tools/vbe-blk tools/vhost-user
 export VIRTBE_CACHE
 
 B := $(CURDIR)/build
@@ -68,7 +85,7 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile))
 
-.PHONY: all deps modules lib lib-check selftests bench-build tools check demo \
+.PHONY: all deps modules modules_install install install-user dkms-source lib lib-check selftests bench-build tools check demo \
 	bench bench-xen clean demo-sim debug-kernel
 
 all: modules lib selftests
@@ -102,7 +119,8 @@ modules:
 # kbuild's own modules_install of what `modules` built.  It signs the
 # modules only if the tree has its signing key (a distribution's headers do
 # not: DKMS signs with its own), and runs depmod only with a System.map
-# (which Debian's headers lack): without DESTDIR, depmod is run here.
+# (which Debian's headers lack): without DESTDIR, depmod is run here; with
+# one, it is the package's (postinst) to run.
 modules_install: modules
 	@k=$$($(KTREE)); eval "$$k"; \
 	key=$$(sed -n 's/^CONFIG_MODULE_SIG_KEY="\(.*\)"$$/\1/p' $$KDIR/.config 2>/dev/null); \
@@ -111,8 +129,28 @@ modules_install: modules
 		echo "modules_install: not signing: $$KDIR has no signing key ($$key)"; fi; \
 	$(MAKE) --no-print-directory -C $$KDIR M=$(B)/$$NAME/src \
 		$${KCROSS:+CROSS_COMPILE=$$KCROSS} INSTALL_MOD_PATH=$(DESTDIR) \
-		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) $$nosign modules_install 2>&1 | { grep -v "missing 'System.map'" || true; }; \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) $$nosign modules_install; \
 	if [ -z "$(DESTDIR)" ]; then echo "  DEPMOD  $$KREL"; depmod -a $$KREL; fi
+
+# ------------------------------------------------------------------ install
+install: modules_install install-user
+
+install-user: lib
+	@$(MAKE) --no-print-directory -C lib install PREFIX=$(PREFIX)
+	@for d in $(USER_TOOLS); do $(MAKE) --no-print-directory -C $$d install \
+		PREFIX=$(PREFIX) BINDIR=$(BINDIR) SYSTEMDUNITDIR=$(SYSTEMDUNITDIR) || exit 1; done
+	install -D -m 644 udev/60-virtbe.rules $(DESTDIR)$(UDEVRULESDIR)/60-virtbe.rules
+	@if [ -z "$(DESTDIR)" ] && ! getent group virtbe >/dev/null; then \
+		echo "install: there is no group virtbe yet: /dev/virtbe stays root's until"; \
+		echo "install: \`groupadd --system virtbe\` (see Documentation/install.rst)"; fi
+
+# What DKMS builds from (dkms.conf): /usr/src/virtbe-<version>
+DKMS_SRC = $(DESTDIR)/usr/src/virtbe-$(VERSION)
+dkms-source:
+	@rm -rf $(DKMS_SRC); mkdir -p $(DKMS_SRC)
+	cp -a Kbuild dkms.conf kernel uapi $(DKMS_SRC)/
+	@find $(DKMS_SRC) \( -name '*.o' -o -name '*.ko' -o -name '*.cmd' -o -name '*.mod*' \) -delete
+	@echo "  DKMS    $(DKMS_SRC): dkms add virtbe/$(VERSION); dkms install virtbe/$(VERSION)"
 
 debug-kernel: deps
 	@scripts/debug-kernel.sh
