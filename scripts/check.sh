@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The whole test suite (`make check`): host tests of lib/ (and of tools/*/
-# that have a check target, and of the repository: scripts/spdx-check.sh),
+# that have a check target, and of the repository: scripts/spdx-check.sh,
+# scripts/dkms-test.sh),
 # then for each lane
 # (LANES, default "6.1 6.12 debug xen xen-pvh xen-6.12"; LANES set but empty,
 # e.g. `make check LANES=`: none): build the modules, build the selftests,
@@ -98,6 +99,7 @@ host_script() {	# host_script NAME COMMAND...
 	add "host $n" "$B/host-$n.counts"
 }
 host_script spdx scripts/spdx-check.sh
+host_script dkms scripts/dkms-test.sh
 
 # ---- userspace programs for the VM (the same for every lane)
 step "selftests"

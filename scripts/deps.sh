@@ -20,6 +20,8 @@ pkgs=(
 	sparse dwarves			# dwarves: pahole, needed by the 6.12 headers
 	cpio xz-utils pkg-config kmod
 	flex bison bc libelf-dev libssl-dev	# the debug lane's kernel build
+	dkms				# scripts/dkms-test.sh (without recommends:
+					# no compiler or headers metapackage)
 )
 # the xen-arm64 lane: the cross compiler (modules: gcc-12 as Debian's arm64
 # headers say; the static vbe-blk: libc.a), dpkg-source and python3 for Xen
