@@ -32,7 +32,7 @@ if [ -n "$kver" ]; then
 		die "KVER=$kver builds for that test lane's kernel: give KVER, or KREL/KDIR, not both."
 	out=$("$here/kernels.sh" "$kver") || die "KVER=$kver: cannot set up the lane's kernel tree (see above)."
 	eval "$out"
-	printf "NAME='%s'\nKREL='%s'\nKDIR='%s'\nKCROSS='%s'\nLANE=1\n" "$kver" "$KREL" "$KDIR" "$KCROSS"
+	printf "NAME='%s'\nKREL='%s'\nKDIR='%s'\nKCROSS='%s'\nLANE=1\n" "$kver" "$KREL" "$KDIR" "${KCROSS:-}"
 	exit 0
 fi
 
