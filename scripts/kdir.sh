@@ -17,7 +17,10 @@
 set -euo pipefail
 
 lanes="6.1 6.12 debug arm64"
-die() { { printf 'modules: %s\n' "$1"; shift; printf '         %s\n' "$@"; } >&2; exit 1; }
+die() {
+	{ printf 'modules: %s\n' "$1"; shift; [ $# = 0 ] || printf '         %s\n' "$@"; } >&2
+	exit 1
+}
 kver=${KVER:-} krel=${KREL:-} kdir=${KDIR:-}
 here=$(dirname "$0")
 
