@@ -85,7 +85,10 @@ TEST_F(sim, attach_errors)
 	uint64_t id2;
 	int sg2, g2;
 
-	EXPECT_EQ(-EBUSY, _attach(self->ctl, VIRTBE_HYP_SIM, self->id, 0));
+	/* A second attach is a second attachment, not EBUSY. */
+	g2 = _attach(self->ctl, VIRTBE_HYP_SIM, self->id, 0);
+	EXPECT_LE(0, g2);
+	close(g2);
 	EXPECT_EQ(-ENOENT, _attach(self->ctl, VIRTBE_HYP_SIM, 0x7fffff00, 0));
 	EXPECT_EQ(-ENOENT, _attach(self->ctl, VIRTBE_HYP_SIM, 1ULL << 40, 0));
 	EXPECT_EQ(-ENODEV, _attach(self->ctl, VIRTBE_HYP_XEN, 0, 0));
@@ -105,6 +108,291 @@ TEST_F(sim, attach_errors)
 	close(sg2);
 	/* The guest is gone with its fd. */
 	EXPECT_EQ(-ENOENT, _attach(self->ctl, VIRTBE_HYP_SIM, id2, 0));
+}
+
+/* ---- Several attachments (guest fds) of one guest ---- */
+
+#define MMIO2_BASE	(MMIO_BASE + MMIO_SIZE)
+
+/* A request expected on @g and not on @other: served with @val. */
+static int serve_one(int g, int other, uint64_t addr, uint64_t val)
+{
+	struct virtbe_request req;
+	int ret = read_request(g, &req, 2000);
+
+	if (ret)
+		return ret;
+	if (req.addr != addr)
+		return -EINVAL;
+	if (read_request(other, &req, 0) != -ETIMEDOUT)
+		return -EEXIST;
+	return complete_request(g, req.id, val);
+}
+
+TEST_F(sim, multi_attach_info_and_claims)
+{
+	struct virtbe_info info = { .size = sizeof(info) };
+	int g2 = _attach(self->ctl, VIRTBE_HYP_SIM, self->id, TIMEOUT_MS);
+
+	ASSERT_LE(0, g2);
+	ASSERT_EQ(0, vbe_ioctl(self->ctl, VIRTBE_GET_INFO, &info));
+	EXPECT_TRUE(info.out_features & VIRTBE_F_MULTI_ATTACH);
+	info.out_features = 0;
+	ASSERT_EQ(0, vbe_ioctl(g2, VIRTBE_GET_INFO, &info));
+	EXPECT_TRUE(info.out_features & VIRTBE_F_MULTI_ATTACH);
+
+	/* The fixture's fd claimed [MMIO_BASE, +MMIO_SIZE): exact overlap, */
+	EXPECT_EQ(-EEXIST, _claim(g2, 0, MMIO_BASE, MMIO_SIZE));
+	/* partial overlaps at either end and inside, */
+	EXPECT_EQ(-EEXIST, _claim(g2, 0, MMIO_BASE - 0x10, 0x11));
+	EXPECT_EQ(-EEXIST, _claim(g2, 0, MMIO2_BASE - 1, 0x10));
+	EXPECT_EQ(-EEXIST, _claim(g2, 0, MMIO_BASE + 0x100, 4));
+	EXPECT_EQ(-EEXIST, _claim(g2, 0, MMIO_BASE - 0x1000, 0x3000));
+	/* adjacent ranges and port I/O at the same addresses are free. */
+	EXPECT_EQ(0, _claim(g2, 0, MMIO_BASE - 0x10, 0x10));
+	EXPECT_EQ(0, _claim(g2, 0, MMIO2_BASE, MMIO_SIZE));
+	EXPECT_EQ(0, _claim(g2, VIRTBE_RANGE_PIO, MMIO_BASE, MMIO_SIZE));
+	/* and the other way round. */
+	EXPECT_EQ(-EEXIST, _claim(self->g, 0, MMIO2_BASE + 0x800, 0x1000));
+	EXPECT_EQ(-EEXIST, _claim(self->g, VIRTBE_RANGE_PIO, MMIO_BASE, 1));
+	/* A guest fd releases only its own ranges. */
+	EXPECT_EQ(-ENOENT, _claim(g2, VIRTBE_RANGE_RELEASE, MMIO_BASE,
+				  MMIO_SIZE));
+	EXPECT_EQ(0, _claim(self->g, VIRTBE_RANGE_RELEASE, MMIO_BASE,
+			    MMIO_SIZE));
+	/* Released by one, claimable by the other. */
+	EXPECT_EQ(0, _claim(g2, 0, MMIO_BASE, MMIO_SIZE));
+	EXPECT_EQ(-EEXIST, _claim(self->g, 0, MMIO_BASE, MMIO_SIZE));
+	/* Closing a guest fd releases its ranges for the others. */
+	close(g2);
+	EXPECT_EQ(0, _claim(self->g, 0, MMIO_BASE, MMIO_SIZE));
+	EXPECT_EQ(0, _claim(self->g, 0, MMIO2_BASE, MMIO_SIZE));
+	EXPECT_EQ(0, _claim(self->g, VIRTBE_RANGE_PIO, MMIO_BASE, MMIO_SIZE));
+	EXPECT_EQ(0, _claim(self->g, 0, MMIO_BASE - 0x10, 0x10));
+}
+
+TEST_F(sim, multi_attach_claim_races_one_winner)
+{
+	enum { N = 4, ROUNDS = 20 };
+	int g[N], wins = 0;
+
+	for (int i = 0; i < N; i++) {
+		g[i] = _attach(self->ctl, VIRTBE_HYP_SIM, self->id, 0);
+		ASSERT_LE(0, g[i]);
+	}
+	for (int r = 0; r < ROUNDS; r++) {
+		uint64_t addr = MMIO2_BASE + 0x1000 * r;
+		pid_t pid[N];
+		int status;
+
+		for (int i = 0; i < N; i++) {
+			pid[i] = fork();
+			ASSERT_LE(0, pid[i]);
+			if (!pid[i])	/* overlapping, not equal: one wins */
+				_exit(_claim(g[i], 0, addr + 0x10 * i,
+					     0x100) ? 1 : 0);
+		}
+		wins = 0;
+		for (int i = 0; i < N; i++) {
+			ASSERT_EQ(pid[i], waitpid(pid[i], &status, 0));
+			wins += WEXITSTATUS(status) == 0;
+		}
+		ASSERT_EQ(1, wins);
+	}
+	for (int i = 0; i < N; i++)
+		close(g[i]);
+}
+
+TEST_F(sim, multi_attach_routes_to_claimer)
+{
+	int g2 = _attach(self->ctl, VIRTBE_HYP_SIM, self->id, TIMEOUT_MS);
+	int k1 = eventfd(0, EFD_CLOEXEC), k2 = eventfd(0, EFD_CLOEXEC);
+	int call2 = eventfd(0, EFD_CLOEXEC), fe = eventfd(0, EFD_CLOEXEC);
+	struct vcpu_thread t = { .sg = self->sg, .vcpu = 1, .len = 4 };
+	struct virtbe_stats s1, s2;
+	uint64_t data;
+	uint32_t res;
+
+	ASSERT_LE(0, g2);
+	ASSERT_EQ(0, _claim(g2, 0, MMIO2_BASE, MMIO_SIZE));
+	/* Reads go to the request channel of the fd that claimed them. */
+	t.addr = MMIO_BASE + 0x70;
+	ASSERT_EQ(0, vcpu_start(&t));
+	EXPECT_EQ(0, serve_one(self->g, g2, t.addr, 0x1111));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_BACKEND, t.result);
+	EXPECT_EQ(0x1111, t.data);
+	t.addr = MMIO2_BASE + 0x70;
+	ASSERT_EQ(0, vcpu_start(&t));
+	EXPECT_EQ(0, serve_one(g2, self->g, t.addr, 0x2222));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_BACKEND, t.result);
+	EXPECT_EQ(0x2222, t.data);
+	/* Each fd's ioeventfds see its own range's kicks. */
+	ASSERT_EQ(0, _ioeventfd(self->g, k1, MMIO_BASE + 0x50, 4, 0, 0));
+	ASSERT_EQ(0, _ioeventfd(g2, k2, MMIO2_BASE + 0x50, 4, 0, 0));
+	data = 0;
+	ASSERT_EQ(0, _access(self->sg, 0, true, MMIO2_BASE + 0x50, 4, &data,
+			     &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_IOEVENTFD, res);
+	EXPECT_EQ(1, eventfd_wait(k2, 1000));
+	EXPECT_EQ(-ETIMEDOUT, eventfd_wait(k1, 50));
+	ASSERT_EQ(0, _access(self->sg, 0, true, MMIO_BASE + 0x50, 4, &data,
+			     &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_IOEVENTFD, res);
+	EXPECT_EQ(1, eventfd_wait(k1, 1000));
+	EXPECT_EQ(-ETIMEDOUT, eventfd_wait(k2, 50));
+	/* An interrupt from the second fd. */
+	ASSERT_EQ(0, _bind_irq(self->sg, VIRTBE_IRQ_EDGE, 7, fe));
+	ASSERT_EQ(0, _irqfd(g2, call2, -1, VIRTBE_IRQ_EDGE, 7, 0));
+	eventfd_kick(call2);
+	EXPECT_EQ(1, eventfd_wait(fe, 1000));
+	/* Statistics are per guest fd. */
+	ASSERT_EQ(0, _get_stats(self->g, &s1));
+	ASSERT_EQ(0, _get_stats(g2, &s2));
+	EXPECT_EQ(1, s1.out_requests);
+	EXPECT_EQ(1, s1.out_completions);
+	EXPECT_EQ(1, s1.out_kicks);
+	EXPECT_EQ(0, s1.out_irqs);
+	EXPECT_EQ(1, s2.out_requests);
+	EXPECT_EQ(1, s2.out_completions);
+	EXPECT_EQ(1, s2.out_kicks);
+	EXPECT_EQ(1, s2.out_irqs);
+	/* Memory windows may be mapped from each. */
+	data = _mem_map(self->g, 0, 0x1000, 0);
+	EXPECT_LE(0, (int)data);
+	close((int)data);
+	data = _mem_map(g2, 0, 0x1000, 0);
+	EXPECT_LE(0, (int)data);
+	close((int)data);
+	close(g2);
+	close(k1);
+	close(k2);
+	close(call2);
+	close(fe);
+}
+
+TEST_F(sim, multi_attach_close_one_keeps_other)
+{
+	int g2 = _attach(self->ctl, VIRTBE_HYP_SIM, self->id, 60000);
+	int k1 = eventfd(0, EFD_CLOEXEC);
+	struct vcpu_thread t2 = {
+		.sg = self->sg, .vcpu = 2, .addr = MMIO2_BASE + 0x10, .len = 4,
+	};
+	struct vcpu_thread t1 = {
+		.sg = self->sg, .vcpu = 1, .addr = MMIO_BASE + 0x10, .len = 4,
+	};
+	struct virtbe_request req;
+	uint64_t data = 0;
+	uint32_t res;
+
+	ASSERT_LE(0, g2);
+	ASSERT_EQ(0, _claim(g2, 0, MMIO2_BASE, MMIO_SIZE));
+	ASSERT_EQ(0, _ioeventfd(self->g, k1, MMIO_BASE + 0x50, 4, 0, 0));
+	/* A request outstanding on the fd that closes (60 s timeout). */
+	ASSERT_EQ(0, vcpu_start(&t2));
+	ASSERT_EQ(0, read_request(g2, &req, 2000));
+	close(g2);
+	ASSERT_EQ(0, vcpu_join(&t2));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_ABORTED, t2.result);
+	EXPECT_EQ(0xffffffffULL, t2.data);
+	/* Its range is unclaimed now; the other fd serves on. */
+	ASSERT_EQ(0, _access(self->sg, 0, false, MMIO2_BASE + 0x10, 4, &data,
+			     &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_UNCLAIMED, res);
+	ASSERT_EQ(0, vcpu_start(&t1));
+	EXPECT_EQ(0, serve_one(self->g, self->g, t1.addr, 0x77));
+	ASSERT_EQ(0, vcpu_join(&t1));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_BACKEND, t1.result);
+	EXPECT_EQ(0x77, t1.data);
+	ASSERT_EQ(0, _access(self->sg, 0, true, MMIO_BASE + 0x50, 4, &data,
+			     &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_IOEVENTFD, res);
+	EXPECT_EQ(1, eventfd_wait(k1, 1000));
+	EXPECT_EQ(0, _claim(self->g, 0, MMIO2_BASE, MMIO_SIZE));
+	close(k1);
+}
+
+TEST_F(sim, multi_attach_daemon_killed_other_serves)
+{
+	struct vcpu_thread t2 = {
+		.sg = self->sg, .vcpu = 2, .addr = MMIO2_BASE + 0x20, .len = 4,
+	};
+	struct vcpu_thread t1 = {
+		.sg = self->sg, .vcpu = 1, .addr = MMIO_BASE + 0x20, .len = 4,
+	};
+	int pfd[2], status;
+	char c;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* A second daemon: its own fd, its own range; then hangs. */
+		int g2 = _attach(self->ctl, VIRTBE_HYP_SIM, self->id, 60000);
+		struct virtbe_request req;
+
+		if (g2 < 0 || _claim(g2, 0, MMIO2_BASE, MMIO_SIZE))
+			_exit(1);
+		if (write(pfd[1], "r", 1) != 1)
+			_exit(1);
+		if (read_request(g2, &req, 5000) || write(pfd[1], "q", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	ASSERT_EQ(1, read(pfd[0], &c, 1));
+	ASSERT_EQ('r', c);
+	EXPECT_EQ(-EEXIST, _claim(self->g, 0, MMIO2_BASE, 4));
+	/* The child read our request and dies before answering. */
+	ASSERT_EQ(0, vcpu_start(&t2));
+	ASSERT_EQ(1, read(pfd[0], &c, 1));
+	ASSERT_EQ('q', c);
+	/* Meanwhile, and after, the fixture's fd serves. */
+	ASSERT_EQ(0, vcpu_start(&t1));
+	EXPECT_EQ(0, serve_one(self->g, self->g, t1.addr, 0x55));
+	ASSERT_EQ(0, vcpu_join(&t1));
+	EXPECT_EQ(0x55, t1.data);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, vcpu_join(&t2));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_ABORTED, t2.result);
+	ASSERT_EQ(0, vcpu_start(&t1));
+	EXPECT_EQ(0, serve_one(self->g, self->g, t1.addr, 0x66));
+	ASSERT_EQ(0, vcpu_join(&t1));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_BACKEND, t1.result);
+	EXPECT_EQ(0x66, t1.data);
+	/* The dead daemon's range is free for another. */
+	EXPECT_EQ(0, _claim(self->g, 0, MMIO2_BASE, MMIO_SIZE));
+	close(pfd[0]);
+}
+
+TEST_F(sim, multi_attach_guest_destroyed_reaches_all)
+{
+	struct virtbe_sim_destroy d = { .size = sizeof(d) };
+	int g2 = _attach(self->ctl, VIRTBE_HYP_SIM, self->id, 0);
+	int g3 = _attach(self->ctl, VIRTBE_HYP_SIM, self->id, 0);
+	struct pollfd p[3] = {
+		{ .fd = self->g, .events = POLLIN },
+		{ .fd = g2, .events = POLLIN },
+		{ .fd = g3, .events = POLLIN },
+	};
+
+	ASSERT_LE(0, g2);
+	ASSERT_LE(0, g3);
+	ASSERT_EQ(0, _claim(g2, 0, MMIO2_BASE, MMIO_SIZE));
+	close(g3);	/* detached before: not reported to */
+	p[2].fd = -1;
+	ASSERT_EQ(0, vbe_ioctl(self->sg, VIRTBE_SIM_DESTROY, &d));
+	ASSERT_EQ(2, poll(p, 3, 1000));
+	EXPECT_TRUE(p[0].revents & POLLHUP);
+	EXPECT_TRUE(p[1].revents & POLLHUP);
+	EXPECT_EQ(-ENODEV, _claim(g2, 0, 0, 0x10));
+	close(g2);
+	/* No attach to a destroyed guest. */
+	EXPECT_EQ(-ENOENT, _attach(self->ctl, VIRTBE_HYP_SIM, self->id, 0));
 }
 
 /* ---- Memory ---- */

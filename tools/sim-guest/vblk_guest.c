@@ -56,7 +56,7 @@ static int sim_access(struct vblk_guest *vg, bool write, uint32_t off,
 	struct virtbe_sim_access a = {
 		.size = sizeof(a),
 		.flags = write ? VIRTBE_SIM_ACCESS_WRITE : 0,
-		.vcpu = 0, .len = len, .addr = vg->base + off,
+		.vcpu = vg->vcpu, .len = len, .addr = vg->base + off,
 		.data = write ? *val : 0,
 	};
 
@@ -124,7 +124,28 @@ static int wr32(struct vblk_guest *vg, uint32_t off, uint32_t v)
 int vblk_guest_create(struct vblk_guest *vg, uint64_t ram_size,
 		      uint64_t base, uint32_t irq, bool level)
 {
-	struct virtbe_sim_create c = { .size = sizeof(c), .nr_vcpus = 1 };
+	return vblk_guest_create_vcpus(vg, ram_size, base, irq, level, 1);
+}
+
+/**
+ * vblk_guest_create_vcpus() - vblk_guest_create() with @nr_vcpus vCPUs
+ * @vg: filled in
+ * @ram_size: RAM at guest-physical 0
+ * @base: where the device's registers will be
+ * @irq: its interrupt line
+ * @level: level-triggered line
+ * @nr_vcpus: vCPUs of the guest; this device's accesses come from vCPU 0,
+ *	those of devices added with vblk_guest_add_device() from others
+ *
+ * Return: 0 or -errno.
+ */
+int vblk_guest_create_vcpus(struct vblk_guest *vg, uint64_t ram_size,
+			    uint64_t base, uint32_t irq, bool level,
+			    uint32_t nr_vcpus)
+{
+	struct virtbe_sim_create c = {
+		.size = sizeof(c), .nr_vcpus = nr_vcpus,
+	};
 	struct virtbe_sim_ram r = { .size = sizeof(r), .len = ram_size };
 	struct virtbe_sim_bind_irq b = {
 		.size = sizeof(b), .irq = irq,
@@ -153,6 +174,68 @@ int vblk_guest_create(struct vblk_guest *vg, uint64_t ram_size,
 		return -errno;
 	vg->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       vg->memfd, 0);
+	if (vg->ram == MAP_FAILED)
+		return -errno;
+	vg->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vg->irqfd < 0)
+		return -errno;
+	b.fd = vg->irqfd;
+	if (ioctl(vg->sg, VIRTBE_SIM_BIND_IRQ, &b) < 0)
+		return -errno;
+	return 0;
+}
+
+/**
+ * vblk_guest_add_device() - another virtio-blk device of an existing guest
+ * @vg: filled in: the new device, used like one from vblk_guest_create()
+ * @parent: a guest made by vblk_guest_create_vcpus()
+ * @ram_gpa: guest-physical start of the part of @parent's RAM that holds
+ *	this device's queues and buffers (page aligned; the parent's device
+ *	must not use it)
+ * @ram_size: its size (at least 8 MiB for one queue)
+ * @base: where the device's registers are
+ * @irq: its interrupt line
+ * @level: level-triggered line
+ * @vcpu: the vCPU its accesses come from, one no other device uses, so
+ *	that devices are driven concurrently from their own threads
+ *
+ * Each device has its own fds (the sim guest fd is duplicated): destroy
+ * each with vblk_guest_destroy(); the guest is gone once all are.
+ *
+ * Return: 0 or -errno.
+ */
+int vblk_guest_add_device(struct vblk_guest *vg,
+			  const struct vblk_guest *parent, uint64_t ram_gpa,
+			  uint64_t ram_size, uint64_t base, uint32_t irq,
+			  bool level, uint32_t vcpu)
+{
+	struct virtbe_sim_bind_irq b = {
+		.size = sizeof(b), .irq = irq,
+		.type = level ? VIRTBE_IRQ_LEVEL : VIRTBE_IRQ_EDGE,
+	};
+
+	memset(vg, 0, sizeof(*vg));
+	vg->simctl = vg->sg = vg->memfd = vg->irqfd = -1;
+	if (ram_gpa + ram_size > parent->ram_size || ram_gpa % 4096)
+		return -EINVAL;
+	vg->base = base;
+	vg->irq = irq;
+	vg->level = level;
+	vg->vcpu = vcpu;
+	vg->ram_gpa = ram_gpa;
+	vg->ram_size = ram_size;
+	vg->qsize = QSIZE;
+	vg->max_queues = VBLK_MAX_QUEUES;
+	vg->guest_id = parent->guest_id;
+	vg->sg = fcntl(parent->sg, F_DUPFD_CLOEXEC, 0);
+	if (vg->sg < 0)
+		return -errno;
+	vg->memfd = fcntl(parent->memfd, F_DUPFD_CLOEXEC, 0);
+	if (vg->memfd < 0)
+		return -errno;
+	/* The parent's RAM is at guest-physical 0, offset 0 of the memfd. */
+	vg->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       vg->memfd, ram_gpa);
 	if (vg->ram == MAP_FAILED)
 		return -errno;
 	vg->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -217,7 +300,8 @@ int vblk_guest_spawn(struct vblk_guest *vg, const char *backend,
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)vg->guest_id);
 	snprintf(base, sizeof(base), "0x%llx", (unsigned long long)vg->base);
 	snprintf(irq, sizeof(irq), "%u", vg->irq);
-	snprintf(mem, sizeof(mem), "0:0x%llx",
+	snprintf(mem, sizeof(mem), "0x%llx:0x%llx",
+		 (unsigned long long)vg->ram_gpa,
 		 (unsigned long long)vg->ram_size);
 	return vblk_guest_spawn_argv(vg, (char **)argv);
 }
@@ -297,12 +381,13 @@ static int setup_queue(struct vblk_guest *vg, unsigned int q)
 		vq->nr_slots = VBLK_MAX_SLOTS;
 	memset(vg->ram + VQ_DESC(q), 0, 0x3000);
 	wr32(vg, VIRTIO_MMIO_QUEUE_NUM, vg->qsize);
-	wr32(vg, VIRTIO_MMIO_QUEUE_DESC_LOW, VQ_DESC(q));
-	wr32(vg, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	wr32(vg, VIRTIO_MMIO_QUEUE_AVAIL_LOW, VQ_AVAIL(q));
-	wr32(vg, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-	wr32(vg, VIRTIO_MMIO_QUEUE_USED_LOW, VQ_USED(q));
-	wr32(vg, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
+	wr32(vg, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)(vg->ram_gpa + VQ_DESC(q)));
+	wr32(vg, VIRTIO_MMIO_QUEUE_DESC_HIGH, (vg->ram_gpa + VQ_DESC(q)) >> 32);
+	wr32(vg, VIRTIO_MMIO_QUEUE_AVAIL_LOW,
+	     (uint32_t)(vg->ram_gpa + VQ_AVAIL(q)));
+	wr32(vg, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (vg->ram_gpa + VQ_AVAIL(q)) >> 32);
+	wr32(vg, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(vg->ram_gpa + VQ_USED(q)));
+	wr32(vg, VIRTIO_MMIO_QUEUE_USED_HIGH, (vg->ram_gpa + VQ_USED(q)) >> 32);
 	wr32(vg, VIRTIO_MMIO_QUEUE_READY, 1);
 	return 0;
 }
@@ -411,7 +496,7 @@ static void set_desc(struct vblk_guest *vg, unsigned int q, unsigned int i,
 {
 	struct vring_desc *d = (struct vring_desc *)(vg->ram + VQ_DESC(q)) + i;
 
-	d->addr = addr;
+	d->addr = vg->ram_gpa + addr;
 	d->len = len;
 	d->flags = flags;
 	d->next = next;
@@ -769,4 +854,6 @@ void vblk_guest_destroy(struct vblk_guest *vg)
 		close(vg->sg);
 	if (vg->simctl > 0)
 		close(vg->simctl);
+	vg->ram = NULL;
+	vg->irqfd = vg->memfd = vg->sg = vg->simctl = -1;
 }

@@ -45,12 +45,16 @@ struct vblk_vq {
 };
 
 /**
- * struct vblk_guest - one simulated guest with one virtio-blk device
+ * struct vblk_guest - one virtio-blk device of a simulated guest (a guest
+ *	may have several, see vblk_guest_add_device())
  * @simctl: /dev/virtbe_sim
  * @sg: the sim guest fd
  * @memfd: the guest's RAM
- * @ram: the RAM, mapped here
+ * @ram: the device's RAM (all of the guest's, or the part given to
+ *	vblk_guest_add_device()), mapped here
  * @ram_size: its size
+ * @ram_gpa: guest-physical address of @ram (0 but for added devices)
+ * @vcpu: the vCPU the device's register accesses come from
  * @guest_id: the id a backend attaches with
  * @base: guest-physical address of the device's registers
  * @irq: the device's interrupt line
@@ -82,6 +86,8 @@ struct vblk_guest {
 	int memfd;
 	uint8_t *ram;
 	uint64_t ram_size;
+	uint64_t ram_gpa;
+	uint32_t vcpu;
 	uint64_t guest_id;
 	uint64_t base;
 	uint32_t irq;
@@ -118,6 +124,13 @@ struct vblk_done {
 
 int vblk_guest_create(struct vblk_guest *vg, uint64_t ram_size,
 		      uint64_t base, uint32_t irq, bool level);
+int vblk_guest_create_vcpus(struct vblk_guest *vg, uint64_t ram_size,
+			    uint64_t base, uint32_t irq, bool level,
+			    uint32_t nr_vcpus);
+int vblk_guest_add_device(struct vblk_guest *vg,
+			  const struct vblk_guest *parent, uint64_t ram_gpa,
+			  uint64_t ram_size, uint64_t base, uint32_t irq,
+			  bool level, uint32_t vcpu);
 int vblk_guest_spawn(struct vblk_guest *vg, const char *backend,
 		     const char *file, bool verbose);
 int vblk_guest_spawn_argv(struct vblk_guest *vg, char *const argv[]);
