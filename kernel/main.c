@@ -309,3 +309,4 @@ module_init(virtbe_init);
 module_exit(virtbe_exit);
 MODULE_DESCRIPTION("virtbe: hypervisor-agnostic ABI for virtio backends");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VIRTBE_VERSION);

@@ -1042,3 +1042,4 @@ module_init(sim_init);
 module_exit(sim_exit);
 MODULE_DESCRIPTION("virtbe_sim: a simulated hypervisor for virtbe");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VIRTBE_VERSION);

@@ -1334,3 +1334,4 @@ module_init(vbx_init);
 module_exit(vbx_exit);
 MODULE_DESCRIPTION("virtbe_xen: Xen IOREQ server backend for virtbe");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VIRTBE_VERSION);
