@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # The real-Xen lane: Xen 4.17 (Debian's packages, never installed) under
 # QEMU/TCG with nested paging, Debian's 6.1 kernel as a PV dom0 running
 # virtbe.ko + virtbe_xen.ko + tools/vbe-blk, and a PVH domU (the same
@@ -29,7 +30,7 @@
 #   --retries N   runs retried when results failed, or the run did not
 #                 finish, after a triple fault of a domU or of a PVH dom0
 #                 (Xen's "dNvM Triple fault", which TCG's nested SVM causes:
-#                 Documentation/testing.rst; default 4); a run that hung
+#                 Documentation/testing.rst; default 6); a run that hung
 #                 without one is retried once
 #   --bench          run the benchmark too (one more TAP result)
 #   --bench-iters N  kick round trips per path (default 960, a multiple of 8)
@@ -40,8 +41,14 @@
 #                    the case Arm dom0s are in too (x86 only)
 #   --arch amd64|arm64  the machine (default amd64); arm64 has no --bench
 #   --kver 6.1|6.12  dom0's kernel on amd64 (default 6.1); the domU runs 6.1
+#   --repro-triple-fault S  instead of the tests, the triple fault
+#                    reproducer: PVH domUs spin on unclaimed MMIO reads for
+#                    S seconds with no virtbe loaded (dom0-test.sh)
+#   --tsc-mode M     the domUs' xl tsc_mode (with --repro-triple-fault)
 # Env VIRTBE_BRIDGE: the virtbe-vhost-user to pack (default: the one
 #   tools/vhost-user builds).
+# Env VIRTBE_QEMU_X86: the qemu-system-x86_64 to run (default: Debian's);
+#   VIRTBE_QEMU_DATA: its firmware folders, as -L options (space-separated).
 # Exit status 0 only if every TAP result passed.  Downloads go to
 #   $VIRTBE_CACHE/xen/<version>[-arm64]/ (apt-get download + dpkg -x), the
 #   rebuilt arm64 hypervisor to $VIRTBE_CACHE/xen/arm64-hypervisor/.
@@ -50,7 +57,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
-log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-420} retries=4 quiet=0
+log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-420} retries=6 quiet=0 repro= tsc_mode=
 dom0=pv arch=amd64 kver=6.1 bench=0 bench_iters=960 bench_maps=3 bench_budget=10
 die() { echo "xen-lane.sh: $*" >&2; exit 2; }
 say() { echo "xen-lane.sh: $*" >&2; }
@@ -68,6 +75,8 @@ while [ $# -gt 0 ]; do
 	--arch) arch=$2; shift 2 ;;
 	--kver) kver=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--repro-triple-fault) repro=$2; shift 2 ;;
+	--tsc-mode) tsc_mode=$2; shift 2 ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1" ;;
 	esac
@@ -336,11 +345,13 @@ say "dom0 initramfs $(du -h "$work/dom0.cpio.gz" | cut -f1)"
 [ -n "$log" ] || log=$top/build/xen/serial.log
 # unknown kernel parameters reach dom0's /init (and dom0-test) as variables
 bargs=" virtbe_dom0=$dom0 virtbe_arch=$arch"
+[ -z "$repro" ] || xargs="$xargs loglvl=all guest_loglvl=all"
+[ -z "$repro" ] || bargs="$bargs virtbe_repro_lines=${VIRTBE_REPRO_LINES:-4} virtbe_repro=$repro${tsc_mode:+ virtbe_tsc=$tsc_mode}"
 [ $bench = 0 ] || bargs="$bargs virtbe_bench=1 virtbe_bench_iters=$bench_iters virtbe_bench_maps=$bench_maps virtbe_bench_budget=$bench_budget"
 mkdir -p "$(dirname "$log")"
 dargs="console=hvc0 panic=-1 quiet loglevel=4$bargs"
 if [ $arch = amd64 ]; then
-	qemu=(qemu-system-x86_64 -accel tcg "${machine[@]}" -cpu qemu64,+svm,+npt -smp 2 -m 2048
+	qemu=("${VIRTBE_QEMU_X86:-qemu-system-x86_64}" -accel "${VIRTBE_QEMU_ACCEL:-tcg}" "${machine[@]}" -cpu qemu64,+svm,+npt -smp 2 -m 2048
 		-kernel "$xen"
 		-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 noreboot$xargs"
 		-initrd "$VMLINUZ $dargs,$work/dom0.cpio.gz")
@@ -354,6 +365,7 @@ else
 		-device "guest-loader,addr=0x49000000,kernel=$VMLINUZ,bootargs=$dargs"
 		-device "guest-loader,addr=0x50000000,initrd=$work/dom0.cpio.gz")
 fi
+for l in ${VIRTBE_QEMU_DATA:-}; do qemu+=(-L "$l"); done
 qemu+=(-no-reboot -nodefaults -display none -monitor none -serial "file:$log")
 exec 8>>/tmp/virtbe-qemu.lock
 if ! flock -n 8; then

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # The real-Xen lane's test, run by dom0's /init (scripts/xen-lane.sh builds
 # the initramfs).  Prints TAP between "### VIRTBE BEGIN xen" and
 # "### VIRTBE END xen ...", which scripts/tap-summary.sh counts.
@@ -90,6 +91,58 @@ start_backend() {	# start_backend LOGFILE
 		--irq-type $irqtype --file $DISK --mem $MEM >"$1" 2>&1 &
 	bpid=$!
 }
+
+# virtbe_repro=SECS (scripts/xen-lane.sh --repro-triple-fault SECS): the
+# triple fault reproducer (Documentation/testing.rst), with no virtbe in
+# dom0 at all: PVH domUs (virtbe_mode=spin) whose vCPUs make trapped MMIO
+# reads that no IOREQ server claims (Xen answers all-ones itself) and take
+# timer interrupts, one after another for SECS seconds; a domU that dies
+# (a triple fault: on_reboot; a panic: on_crash) is destroyed and
+# replaced, its console's last lines (virtbe_repro_lines, default 4) kept.
+# virtbe_tsc=native sets the domUs' tsc_mode (default: Xen's).  One TAP
+# result with the counts; it fails if any domU died.
+if [ -n "${virtbe_repro:-}" ]; then
+	echo "$M BEGIN xen"
+	echo "1..1"
+	cat >/tmp/tf.cfg <<CFG
+name = "tf"
+type = "pvh"
+kernel = "/xen/vmlinuz"
+ramdisk = "/xen/domu.cpio.gz"
+extra = "console=hvc0 quiet loglevel=4 virtbe_mode=spin"
+memory = 128
+vcpus = 2
+on_crash = "destroy"
+on_reboot = "destroy"
+CFG
+	[ -z "${virtbe_tsc:-}" ] || echo "tsc_mode = \"$virtbe_tsc\"" >>/tmp/tf.cfg
+	TFLOG=/var/log/xen/console/guest-tf.log
+	up() { cut -d. -f1 /proc/uptime; }
+	end=$(( $(up) + virtbe_repro ))
+	doms=0 died=0
+	while [ "$(up)" -lt $end ]; do
+		xl create /tmp/tf.cfg >/tmp/xl-create-tf.log 2>&1 ||
+			{ sed 's/^/# /' /tmp/xl-create-tf.log; break; }
+		doms=$((doms + 1))
+		while xl list 2>/dev/null | grep -q "^tf " && [ "$(up)" -lt $end ]; do
+			sleep 2
+		done
+		xl list 2>/dev/null | grep -q "^tf " && break
+		died=$((died + 1))
+		note "domU $doms died at $(up)s; its console's last lines:"
+		tail -n "${virtbe_repro_lines:-4}" $TFLOG 2>/dev/null | sed 's/^/#   /'
+		: >$TFLOG
+	done
+	note "the running domU's spin counts: $(grep -o 'spin[0-9] [0-9]*' $TFLOG 2>/dev/null | tail -n 2 | tr '\n' ' ')"
+	xl destroy tf 2>/dev/null
+	tfs=$(xl dmesg | grep -c 'Triple fault')
+	xl dmesg | grep -A4 'Triple fault' | grep -E 'Triple|RIP' | sed 's/^/# /'
+	msg="triple fault reproducer: $doms PVH domU(s) spinning on unclaimed MMIO reads for ${virtbe_repro}s, tsc_mode ${virtbe_tsc:-default}, no virtbe loaded: $died died, $tfs triple fault(s)"
+	if [ $died = 0 ]; then ok "$msg"; else nok "$msg"; fi
+	echo "$M END xen rc=0 timeout=0 kwarn=0"
+	echo "$M DONE failures=$fails"
+	exit 0
+fi
 
 echo "$M BEGIN xen"
 bench=${virtbe_bench:-0}

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
 # /init of the real-Xen lane's domU (a PVH guest running Debian's 6.1
 # kernel).  Everything it reports goes to hvc0, which xenconsoled logs in
 # dom0, where dom0-test.sh reads the "VBE-GUEST" lines.
@@ -42,6 +43,14 @@ say "booted $(uname -r)"
 load() { for m; do
 	[ -f /lib/modules/$m.ko ] && { insmod /lib/modules/$m.ko || say "insmod $m failed"; }
 done; }
+if [ "${virtbe_mode:-}" = spin ]; then
+	# dom0-test.sh's triple fault reproducer: every vCPU reads an MMIO
+	# address nobody claims (Xen answers all-ones) as fast as it can
+	for c in $(seq 0 $(($(nproc) - 1))); do
+		taskset -c $c sh -c "n=0; while :; do devmem 0xfe000000 32 >/dev/null; n=\$((n + 1)); [ \$((n % 500)) != 0 ] || echo \"VBE-GUEST spin$c \$n\"; done" &
+	done
+	while :; do sleep 3600; done
+fi
 if [ "${virtbe_dev:-}" = dt ]; then
 	load virtio_ring virtio virtio_blk
 	dev=$(ls -d /sys/bus/platform/devices/*.virtio 2>/dev/null | head -n1)
