@@ -27,6 +27,8 @@
 #   make dkms-source [DESTDIR=]  the DKMS source tree (Kbuild, kernel/, uapi/,
 #                                dkms.conf) in $(DESTDIR)/usr/src/virtbe-<version>
 #   make lib                     build lib/ (libvirtbe)
+#   make htmldocs                Documentation/ -> build/htmldocs (Sphinx,
+#                                warnings fail it)
 #   make selftests               static kselftest binaries -> build/selftests,
 #                                bench/*.c -> build/bench, tools/*/ (if any)
 #   make check [LANES="6.1 6.12 debug xen xen-pvh xen-6.12"]  host tests,
@@ -86,7 +88,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile))
 
 .PHONY: all deps modules modules_install install install-user dkms-source lib lib-check selftests bench-build tools check demo \
-	bench bench-xen clean demo-sim debug-kernel
+	bench bench-xen clean demo-sim debug-kernel htmldocs
 
 all: modules lib selftests
 
@@ -163,6 +165,14 @@ lib:
 lib-check:
 	@if [ -f lib/Makefile ]; then $(MAKE) -C lib check; \
 	else echo "lib-check: lib/Makefile does not exist yet, skipping"; fi
+
+# Documentation/ as HTML; any Sphinx warning fails it (the kernel-doc
+# extension comes from linux-source-6.1, extracted by scripts/harness.sh)
+htmldocs:
+	@command -v sphinx-build >/dev/null || { echo "htmldocs: sphinx-build missing: apt-get install python3-sphinx (or make deps)"; exit 1; }
+	@VIRTBE_KERNEL_SRC=$$(scripts/harness.sh --root) && export VIRTBE_KERNEL_SRC && \
+		sphinx-build -E -W --keep-going -q -b html Documentation $(B)/htmldocs
+	@echo "htmldocs: $(B)/htmldocs/index.html"
 
 # -------------------------------------------------------- userspace programs
 selftests: lib $(HARNESS)/kselftest_harness.h

@@ -20,6 +20,7 @@ pkgs=(
 	sparse dwarves			# dwarves: pahole, needed by the 6.12 headers
 	cpio xz-utils pkg-config kmod
 	flex bison bc libelf-dev libssl-dev	# the debug lane's kernel build
+	python3-sphinx			# make htmldocs
 	dkms				# scripts/dkms-test.sh (without recommends:
 					# no compiler or headers metapackage)
 )

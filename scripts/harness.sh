@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Extract the kselftest harness (and the checkpatch / kernel-doc scripts) from
+# Extract the kselftest harness (and the checkpatch / kernel-doc scripts, and
+# the kernel-doc Sphinx extension for make htmldocs) from
 # Debian's linux-source-6.1 tarball into a cache, once.  Nothing of it is
 # vendored into the repository.  Prints the harness include directory.
 #
@@ -23,6 +24,8 @@ members=(
 	scripts/const_structs.checkpatch
 	scripts/kernel-doc
 	Documentation/userspace-api/ioctl/ioctl-number.rst
+	Documentation/sphinx/kerneldoc.py
+	Documentation/sphinx/kernellog.py
 )
 
 complete() {
