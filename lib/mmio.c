@@ -38,8 +38,10 @@
  * that mode hands the bits the library kept so far to the kernel
  * (kernel_isr_enter()); a notify that races with it sets its bit before it
  * looks at the mode, and the mode is stored before the bits are taken, so
- * one of the two forwards the bit.  A device reset clears the kernel's copy
- * by assigning the irqfds again (kernel_isr_reset()).
+ * one of the two forwards the bit.  A device reset (0 to Status) needs
+ * nothing of the library there: the kernel clears its copy (and lowers a
+ * level line) when it sees the write, then passes the write on, and the
+ * irqfds stay assigned.
  *
  * Copyright (C) 2026 The virtbe authors
  */
@@ -389,29 +391,6 @@ static void irqfds_deassign(struct vbe_dev *dev)
 		dev->irqfd_assigned = false;
 	}
 	__atomic_store_n(&dev->kernel_isr, 0, __ATOMIC_SEQ_CST);
-}
-
-/*
- * The driver reset the device, which clears InterruptStatus (virtio 1.2,
- * 4.2.2.1).  The kernel forgets its copy when the last irqfd naming the
- * device goes (deassignment is synchronous), so assign both again.  A
- * signal in between stays counted in its eventfd and is delivered by the
- * new assignment.  If that fails (out of memory or irqfds), fall back to
- * the library's InterruptStatus with a plain irqfd.
- */
-static void kernel_isr_reset(struct vbe_dev *dev)
-{
-	if (!kernel_isr(dev))
-		return;
-	vbe_irqfd_deassign(dev->guest, dev->config_fd);
-	vbe_irqfd_deassign(dev->guest, dev->call_fd);
-	dev->irqfd_assigned = false;
-	dev->config_irqfd_assigned = false;
-	if (!irqfds_assign_kernel(dev))
-		return;
-	__atomic_store_n(&dev->kernel_isr, 0, __ATOMIC_SEQ_CST);
-	if (!irqfd_assign(dev, dev->call_fd, 0))
-		dev->irqfd_assigned = true;
 }
 
 VBE_EXPORT int vbe_dev_set_irq(struct vbe_dev *dev, uint32_t type,
@@ -814,8 +793,11 @@ static void status_write(struct vbe_dev *dev, uint32_t val)
 	uint32_t set;
 
 	if (!val) {
+		/*
+		 * A kernel that keeps InterruptStatus cleared it when it saw
+		 * this write, before passing it on; the irqfds stay.
+		 */
 		dev_reset(dev);
-		kernel_isr_reset(dev);
 		return;
 	}
 	/* Only a reset clears bits; only the device sets NEEDS_RESET. */

@@ -494,7 +494,11 @@ ssize_t __wrap_write(int fd, const void *buf, size_t len)
 	return ret;
 }
 
-/* The kernel answers InterruptStatus/InterruptACK of the devices it keeps. */
+/*
+ * The kernel answers InterruptStatus/InterruptACK of the devices it keeps,
+ * and a write of 0 to Status (a reset) clears their InterruptStatus before
+ * it goes on to userspace (kernel/irqfd.c, virtbe_vmmio_access()).
+ */
 static bool vmmio_access(uint64_t addr, uint32_t len, bool write,
 			 uint64_t data, uint64_t *val)
 {
@@ -515,6 +519,11 @@ static bool vmmio_access(uint64_t addr, uint32_t len, bool write,
 			fake_sync(false);
 			v->isr &= ~(uint32_t)data;
 			return true;
+		}
+		if (write && !data && addr == v->base + 0x70) {
+			fake_sync(false);
+			v->isr = 0;
+			return false;
 		}
 	}
 	return false;

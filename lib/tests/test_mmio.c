@@ -1394,6 +1394,17 @@ TEST(mmio_kernel_isr_level_resample)
 	vbe_close(ctl);
 }
 
+static int irqfd_ioctls;
+
+static int hook_count_irqfd(int fd, unsigned long cmd, void *arg)
+{
+	(void)fd;
+	(void)arg;
+	if (cmd == VIRTBE_IRQFD)
+		irqfd_ioctls++;
+	return FAKE_PASS;
+}
+
 TEST(mmio_kernel_isr_cleared_by_reset)
 {
 	struct vbe_ctl *ctl;
@@ -1410,8 +1421,15 @@ TEST(mmio_kernel_isr_cleared_by_reset)
 	vbe_dev_notify_used(d);
 	vbe_dev_notify_config(d);
 	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
-	/* the driver resets the device through the request channel */
+	/*
+	 * the driver resets the device through the request channel: the
+	 * kernel clears its copy, the library touches no irqfd
+	 */
+	irqfd_ioctls = 0;
+	fake.hook = hook_count_irqfd;
 	guest_access(g, BASE + VIRTIO_MMIO_STATUS, 4, true, 0);
+	fake.hook = NULL;
+	CHECK_EQ(irqfd_ioctls, 0);
 	CHECK_EQ(vbe_dev_status(d), 0);
 	CHECK_EQ(kisr(BASE), 0);
 	/* still kept by the kernel, with the same fds */

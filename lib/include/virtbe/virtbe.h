@@ -847,8 +847,8 @@ int vbe_dev_set_irq(struct vbe_dev *dev, uint32_t type, uint32_t irq,
  * device's interrupt, and the guest's InterruptStatus reads and
  * InterruptACK writes are answered by the kernel.  Bits the library held
  * until then are handed over.  A reset by the driver (0 to Status) clears
- * the kernel's copy by assigning both irqfds again.  Otherwise one plain
- * irqfd drives the interrupt and the library keeps InterruptStatus.
+ * the kernel's copy in the kernel; the irqfds stay assigned.  Otherwise one
+ * plain irqfd drives the interrupt and the library keeps InterruptStatus.
  *
  * Return: 0, -EBUSY (already attached), -EEXIST (the range overlaps a
  * claimed range or another device of the guest), or an error of the
