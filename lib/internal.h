@@ -42,8 +42,8 @@ struct vbe_guest {
 	uint64_t features;		/* virtbe_info.out_features */
 	struct vbe_memtab *mt;
 	struct vbe_mem *mems;		/* windows mapped through this guest */
-	struct vbe_dev *devs;		/* attached devices */
-	uint64_t unmatched;		/* requests that hit no device */
+	struct vbe_dev *devs;		/* attached devices (mmio.c) */
+	uint64_t unmatched;		/* loop.c: requests that hit no device */
 };
 
 struct vbe_mem {
@@ -75,5 +75,12 @@ void vbe__dev_orphan(struct vbe_dev *dev);
  * (tests; vbe_dev_attach() uses it after claiming the range).
  */
 int vbe__dev_link(struct vbe_dev *dev, struct vbe_guest *guest);
+
+/*
+ * mmio.c, for loop.c: the attached device of @guest whose register window
+ * holds the (MMIO) access @req, or NULL.
+ */
+struct vbe_dev *vbe__dev_find(struct vbe_guest *guest,
+			      const struct virtbe_request *req);
 
 #endif /* LIBVIRTBE_INTERNAL_H */

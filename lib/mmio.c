@@ -1141,8 +1141,9 @@ void vbe__dev_orphan(struct vbe_dev *dev)
 	dev_unlink(dev);
 }
 
-static struct vbe_dev *find_dev(struct vbe_guest *guest,
-				const struct virtbe_request *req)
+/* For loop.c: the device of @guest whose window holds the access. */
+struct vbe_dev *vbe__dev_find(struct vbe_guest *guest,
+			      const struct virtbe_request *req)
 {
 	struct vbe_dev *d;
 
@@ -1152,43 +1153,4 @@ static struct vbe_dev *find_dev(struct vbe_guest *guest,
 		if (req->addr >= d->base && req->addr - d->base < d->size)
 			return d;
 	return NULL;
-}
-
-#define VBE_PROCESS_BATCH 32U
-#define VBE_PROCESS_BUDGET 256U
-
-VBE_EXPORT int vbe_guest_process(struct vbe_guest *guest)
-{
-	struct virtbe_request reqs[VBE_PROCESS_BATCH];
-	struct virtbe_completion comps[VBE_PROCESS_BATCH];
-	struct vbe_dev *dev;
-	unsigned int i, total = 0;
-	uint64_t data;
-	int n, ret;
-
-	while (total < VBE_PROCESS_BUDGET) {
-		n = vbe_read_requests(guest, reqs, VBE_PROCESS_BATCH);
-		if (n == -EAGAIN)
-			break;
-		if (n == 0)
-			return -ENODEV;
-		if (n < 0)
-			return n;
-		for (i = 0; i < (unsigned int)n; i++) {
-			data = 0;
-			dev = find_dev(guest, &reqs[i]);
-			if (!dev || vbe_dev_handle_request(dev, &reqs[i], &data)) {
-				guest->unmatched++;
-				if (!(reqs[i].flags & VIRTBE_REQ_WRITE))
-					data = len_mask(reqs[i].len);
-			}
-			comps[i].id = reqs[i].id;
-			comps[i].data = data;
-		}
-		ret = vbe_complete_batch(guest, comps, (unsigned int)n);
-		if (ret && ret != -ENOENT)
-			return ret;
-		total += (unsigned int)n;
-	}
-	return (int)total;
 }
