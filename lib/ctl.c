@@ -24,7 +24,7 @@ const char *vbe__ctl_path = "/dev/virtbe";
 
 /* Control device */
 
-VBE_EXPORT int vbe_open(struct vbe_ctl **ctlp)
+VBE_EXPORT int vbe_ctl_open(struct vbe_ctl **ctlp)
 {
 	struct vbe_ctl *ctl;
 	int fd;
@@ -42,7 +42,7 @@ VBE_EXPORT int vbe_open(struct vbe_ctl **ctlp)
 	return 0;
 }
 
-VBE_EXPORT void vbe_close(struct vbe_ctl *ctl)
+VBE_EXPORT void vbe_ctl_close(struct vbe_ctl *ctl)
 {
 	if (!ctl)
 		return;
@@ -71,8 +71,8 @@ static int get_info(int fd, uint32_t hyp, struct virtbe_info *info)
 	return 0;
 }
 
-VBE_EXPORT int vbe_get_info(struct vbe_ctl *ctl, uint32_t hyp,
-			    struct virtbe_info *info)
+VBE_EXPORT int vbe_ctl_get_info(struct vbe_ctl *ctl, uint32_t hyp,
+				struct virtbe_info *info)
 {
 	return get_info(ctl->fd, hyp, info);
 }
@@ -127,8 +127,9 @@ err_free_guest:
 	return ret;
 }
 
-VBE_EXPORT int vbe_attach(struct vbe_ctl *ctl, uint32_t hyp, uint64_t guest_id,
-			  uint32_t timeout_ms, struct vbe_guest **guestp)
+VBE_EXPORT int vbe_guest_attach(struct vbe_ctl *ctl, uint32_t hyp,
+				uint64_t guest_id, uint32_t timeout_ms,
+				struct vbe_guest **guestp)
 {
 	struct virtbe_attach arg = {
 		.size = sizeof(arg),
@@ -309,16 +310,16 @@ static int claim_range(struct vbe_guest *guest, uint64_t addr, uint64_t len,
 	return vbe_sys_ioctl(guest->fd, VIRTBE_CLAIM_RANGE, &arg);
 }
 
-VBE_EXPORT int vbe_claim_range(struct vbe_guest *guest, uint64_t addr,
-			       uint64_t len, uint32_t flags)
+VBE_EXPORT int vbe_guest_claim_range(struct vbe_guest *guest, uint64_t addr,
+				     uint64_t len, uint32_t flags)
 {
 	if (flags & VIRTBE_RANGE_RELEASE)
 		return -EINVAL;
 	return claim_range(guest, addr, len, flags);
 }
 
-VBE_EXPORT int vbe_release_range(struct vbe_guest *guest, uint64_t addr,
-				 uint64_t len, uint32_t flags)
+VBE_EXPORT int vbe_guest_release_range(struct vbe_guest *guest, uint64_t addr,
+				       uint64_t len, uint32_t flags)
 {
 	return claim_range(guest, addr, len, flags | VIRTBE_RANGE_RELEASE);
 }
@@ -340,18 +341,18 @@ static int ioeventfd(struct vbe_guest *guest, int fd, uint64_t addr,
 	return vbe_sys_ioctl(guest->fd, VIRTBE_IOEVENTFD, &arg);
 }
 
-VBE_EXPORT int vbe_ioeventfd_assign(struct vbe_guest *guest, int fd,
-				    uint64_t addr, uint32_t len,
-				    uint32_t flags, uint64_t datamatch)
+VBE_EXPORT int vbe_guest_assign_ioeventfd(struct vbe_guest *guest, int fd,
+					  uint64_t addr, uint32_t len,
+					  uint32_t flags, uint64_t datamatch)
 {
 	if (flags & VIRTBE_IOEVENTFD_DEASSIGN)
 		return -EINVAL;
 	return ioeventfd(guest, fd, addr, len, flags, datamatch);
 }
 
-VBE_EXPORT int vbe_ioeventfd_deassign(struct vbe_guest *guest, int fd,
-				      uint64_t addr, uint32_t len,
-				      uint32_t flags, uint64_t datamatch)
+VBE_EXPORT int vbe_guest_deassign_ioeventfd(struct vbe_guest *guest, int fd,
+					    uint64_t addr, uint32_t len,
+					    uint32_t flags, uint64_t datamatch)
 {
 	return ioeventfd(guest, fd, addr, len,
 			 flags | VIRTBE_IOEVENTFD_DEASSIGN, datamatch);
@@ -364,8 +365,8 @@ int vbe__irqfd(struct vbe_guest *guest, struct virtbe_irqfd *arg)
 	return vbe_sys_ioctl(guest->fd, VIRTBE_IRQFD, arg);
 }
 
-VBE_EXPORT int vbe_irqfd_assign_edge(struct vbe_guest *guest, int fd,
-				     uint32_t line)
+VBE_EXPORT int vbe_guest_assign_irqfd_edge(struct vbe_guest *guest, int fd,
+					   uint32_t line)
 {
 	struct virtbe_irqfd arg = {
 		.size = sizeof(arg),
@@ -378,8 +379,8 @@ VBE_EXPORT int vbe_irqfd_assign_edge(struct vbe_guest *guest, int fd,
 	return vbe__irqfd(guest, &arg);
 }
 
-VBE_EXPORT int vbe_irqfd_assign_level(struct vbe_guest *guest, int fd,
-				      int resamplefd, uint32_t line)
+VBE_EXPORT int vbe_guest_assign_irqfd_level(struct vbe_guest *guest, int fd,
+					    int resamplefd, uint32_t line)
 {
 	struct virtbe_irqfd arg = {
 		.size = sizeof(arg),
@@ -392,8 +393,8 @@ VBE_EXPORT int vbe_irqfd_assign_level(struct vbe_guest *guest, int fd,
 	return vbe__irqfd(guest, &arg);
 }
 
-VBE_EXPORT int vbe_irqfd_assign_evtchn(struct vbe_guest *guest, int fd,
-				       uint32_t port)
+VBE_EXPORT int vbe_guest_assign_irqfd_evtchn(struct vbe_guest *guest, int fd,
+					     uint32_t port)
 {
 	struct virtbe_irqfd arg = {
 		.size = sizeof(arg),
@@ -406,8 +407,8 @@ VBE_EXPORT int vbe_irqfd_assign_evtchn(struct vbe_guest *guest, int fd,
 	return vbe__irqfd(guest, &arg);
 }
 
-VBE_EXPORT int vbe_irqfd_assign_msi(struct vbe_guest *guest, int fd,
-				    uint64_t addr, uint32_t data)
+VBE_EXPORT int vbe_guest_assign_irqfd_msi(struct vbe_guest *guest, int fd,
+					  uint64_t addr, uint32_t data)
 {
 	struct virtbe_irqfd arg = {
 		.size = sizeof(arg),
@@ -422,7 +423,7 @@ VBE_EXPORT int vbe_irqfd_assign_msi(struct vbe_guest *guest, int fd,
 	return vbe__irqfd(guest, &arg);
 }
 
-VBE_EXPORT int vbe_irqfd_deassign(struct vbe_guest *guest, int fd)
+VBE_EXPORT int vbe_guest_deassign_irqfd(struct vbe_guest *guest, int fd)
 {
 	struct virtbe_irqfd arg = {
 		.size = sizeof(arg),
@@ -436,8 +437,8 @@ VBE_EXPORT int vbe_irqfd_deassign(struct vbe_guest *guest, int fd)
 
 /* Statistics */
 
-VBE_EXPORT int vbe_get_stats(struct vbe_guest *guest,
-			     struct virtbe_stats *stats)
+VBE_EXPORT int vbe_guest_get_stats(struct vbe_guest *guest,
+				   struct virtbe_stats *stats)
 {
 	struct virtbe_stats arg = {
 		.size = sizeof(arg),
@@ -457,8 +458,9 @@ VBE_EXPORT int vbe_get_stats(struct vbe_guest *guest,
 /* Bound one read() so that the byte count fits an int. */
 #define VBE_READ_MAX 4096U
 
-VBE_EXPORT int vbe_read_requests(struct vbe_guest *guest,
-				 struct virtbe_request *reqs, unsigned int n)
+VBE_EXPORT int vbe_guest_read_requests(struct vbe_guest *guest,
+				       struct virtbe_request *reqs,
+				       unsigned int n)
 {
 	ssize_t ret;
 	size_t cnt, i;
@@ -479,8 +481,8 @@ VBE_EXPORT int vbe_read_requests(struct vbe_guest *guest,
 	return (int)cnt;
 }
 
-VBE_EXPORT int vbe_complete(struct vbe_guest *guest, uint64_t id,
-			    uint64_t data)
+VBE_EXPORT int vbe_guest_complete(struct vbe_guest *guest, uint64_t id,
+				  uint64_t data)
 {
 	struct virtbe_completion comp = {
 		.size = sizeof(comp),
@@ -489,7 +491,7 @@ VBE_EXPORT int vbe_complete(struct vbe_guest *guest, uint64_t id,
 		.data = data,
 	};
 
-	return vbe_complete_batch(guest, &comp, 1);
+	return vbe_guest_complete_batch(guest, &comp, 1);
 }
 
 /*
@@ -498,9 +500,9 @@ VBE_EXPORT int vbe_complete(struct vbe_guest *guest, uint64_t id,
  * write); the next write() then starts with the rejected record and fails
  * with ENOENT, so we skip exactly that record and go on.
  */
-VBE_EXPORT int vbe_complete_batch(struct vbe_guest *guest,
-				  struct virtbe_completion *comps,
-				  unsigned int n)
+VBE_EXPORT int vbe_guest_complete_batch(struct vbe_guest *guest,
+					struct virtbe_completion *comps,
+					unsigned int n)
 {
 	unsigned int i, done = 0, chunk;
 	int err = 0;

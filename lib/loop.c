@@ -33,7 +33,7 @@ VBE_EXPORT int vbe_guest_process(struct vbe_guest *guest)
 	int n, ret;
 
 	while (total < VBE_PROCESS_BUDGET) {
-		n = vbe_read_requests(guest, reqs, VBE_PROCESS_BATCH);
+		n = vbe_guest_read_requests(guest, reqs, VBE_PROCESS_BATCH);
 		if (n == -EAGAIN)
 			break;
 		if (n == 0)
@@ -51,7 +51,7 @@ VBE_EXPORT int vbe_guest_process(struct vbe_guest *guest)
 			comps[i].id = reqs[i].id;
 			comps[i].data = data;
 		}
-		ret = vbe_complete_batch(guest, comps, (unsigned int)n);
+		ret = vbe_guest_complete_batch(guest, comps, (unsigned int)n);
 		if (ret && ret != -ENOENT)
 			return ret;
 		total += (unsigned int)n;

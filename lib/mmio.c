@@ -336,7 +336,7 @@ static int irqfds_assign_kernel(struct vbe_dev *dev)
 		return ret;
 	ret = irqfd_assign(dev, dev->config_fd, VIRTBE_VIRTIO_ISR_CONFIG);
 	if (ret) {
-		vbe_irqfd_deassign(dev->guest, dev->call_fd);
+		vbe_guest_deassign_irqfd(dev->guest, dev->call_fd);
 		return ret;
 	}
 	dev->irqfd_assigned = true;
@@ -383,11 +383,11 @@ static int irqfds_assign(struct vbe_dev *dev)
 static void irqfds_deassign(struct vbe_dev *dev)
 {
 	if (dev->config_irqfd_assigned) {
-		vbe_irqfd_deassign(dev->guest, dev->config_fd);
+		vbe_guest_deassign_irqfd(dev->guest, dev->config_fd);
 		dev->config_irqfd_assigned = false;
 	}
 	if (dev->irqfd_assigned) {
-		vbe_irqfd_deassign(dev->guest, dev->call_fd);
+		vbe_guest_deassign_irqfd(dev->guest, dev->call_fd);
 		dev->irqfd_assigned = false;
 	}
 	__atomic_store_n(&dev->kernel_isr, 0, __ATOMIC_SEQ_CST);
@@ -641,8 +641,9 @@ static void queue_assign_ioeventfd(struct vbe_dev *dev, unsigned int qi)
 	 * On failure kicks keep arriving through the request channel, where
 	 * they are handled the same way: nothing is lost.
 	 */
-	if (!vbe_ioeventfd_assign(dev->guest, q->kick_fd, notify_addr(dev), 4,
-				  VIRTBE_IOEVENTFD_DATAMATCH, qi))
+	if (!vbe_guest_assign_ioeventfd(dev->guest, q->kick_fd,
+					notify_addr(dev), 4,
+					VIRTBE_IOEVENTFD_DATAMATCH, qi))
 		q->ioeventfd = true;
 }
 
@@ -652,8 +653,8 @@ static void queue_deassign_ioeventfd(struct vbe_dev *dev, unsigned int qi)
 
 	if (!q->ioeventfd)
 		return;
-	vbe_ioeventfd_deassign(dev->guest, q->kick_fd, notify_addr(dev), 4,
-			       VIRTBE_IOEVENTFD_DATAMATCH, qi);
+	vbe_guest_deassign_ioeventfd(dev->guest, q->kick_fd, notify_addr(dev), 4,
+				     VIRTBE_IOEVENTFD_DATAMATCH, qi);
 	q->ioeventfd = false;
 }
 
@@ -1097,7 +1098,7 @@ VBE_EXPORT int vbe_dev_attach(struct vbe_dev *dev, struct vbe_guest *guest)
 	ret = vbe__dev_link(dev, guest);
 	if (ret)
 		return ret;
-	ret = vbe_claim_range(guest, dev->base, dev->size, 0);
+	ret = vbe_guest_claim_range(guest, dev->base, dev->size, 0);
 	if (ret)
 		goto err_unlink;
 	if (dev->irq_set) {
@@ -1111,7 +1112,7 @@ VBE_EXPORT int vbe_dev_attach(struct vbe_dev *dev, struct vbe_guest *guest)
 	return 0;
 
 err_release_range:
-	vbe_release_range(guest, dev->base, dev->size, 0);
+	vbe_guest_release_range(guest, dev->base, dev->size, 0);
 err_unlink:
 	dev_unlink(dev);
 	return ret;
@@ -1123,7 +1124,7 @@ VBE_EXPORT void vbe_dev_detach(struct vbe_dev *dev)
 		return;
 	dev_reset(dev);
 	irqfds_deassign(dev);
-	vbe_release_range(dev->guest, dev->base, dev->size, 0);
+	vbe_guest_release_range(dev->guest, dev->base, dev->size, 0);
 	dev_unlink(dev);
 }
 

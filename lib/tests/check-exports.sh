@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 # The shared library exports exactly the functions the public header
 # declares, each at the version node libvirtbe.map puts it in (one node per
-# release: LIBVIRTBE_1.0, LIBVIRTBE_1.1, ...).
+# release: LIBVIRTBE_2.0, ...), under the soname the Makefile names.
+# Usage: check-exports.sh LIBRARY HEADER SONAME
 set -e
 so=$1
 hdr=$2
+want_soname=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -28,5 +30,5 @@ if ! diff -u "$tmp/mapped" "$tmp/raw" > "$tmp/diff"; then
 	exit 1
 fi
 soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[ "$soname" = libvirtbe.so.1 ] || { echo "not ok - soname $soname"; exit 1; }
+[ "$soname" = "$want_soname" ] || { echo "not ok - soname $soname"; exit 1; }
 echo "# exports: $(wc -l < "$tmp/exported") functions at $(sed 's/.*@@//' "$tmp/raw" | sort -u | tr '\n' ' ')soname $soname"

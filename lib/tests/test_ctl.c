@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 /*
- * Layer 1: every wrapper against the fake kernel, which checks the
- * structure the way the ioctl documentation says (size, flags, reserved
- * fields) and records it.
+ * vbe_ctl, vbe_guest, vbe_mem: every wrapper against the fake kernel,
+ * which checks the structure the way the ioctl documentation says (size,
+ * flags, reserved fields) and records it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +20,8 @@ static struct vbe_guest *setup(struct vbe_ctl **ctl)
 	struct vbe_guest *g;
 
 	vbe__ctl_path = "/dev/null";
-	REQUIRE_EQ(vbe_open(ctl), 0);
-	REQUIRE_EQ(vbe_attach(*ctl, VIRTBE_HYP_SIM, 7, 250, &g), 0);
+	REQUIRE_EQ(vbe_ctl_open(ctl), 0);
+	REQUIRE_EQ(vbe_guest_attach(*ctl, VIRTBE_HYP_SIM, 7, 250, &g), 0);
 	return g;
 }
 
@@ -49,14 +49,14 @@ TEST(ctl_open_close)
 	struct vbe_ctl *ctl;
 
 	vbe__ctl_path = "/nonexistent/virtbe";
-	CHECK_EQ(vbe_open(&ctl), -ENOENT);
+	CHECK_EQ(vbe_ctl_open(&ctl), -ENOENT);
 	vbe__ctl_path = "/dev/null";
-	REQUIRE_EQ(vbe_open(&ctl), 0);
+	REQUIRE_EQ(vbe_ctl_open(&ctl), 0);
 	CHECK(vbe_ctl_fd(ctl) >= 0);
 	CHECK(fcntl(vbe_ctl_fd(ctl), F_GETFD) & FD_CLOEXEC);
 	CHECK_EQ(fcntl(vbe_ctl_fd(ctl), F_GETFL) & O_ACCMODE, O_RDWR);
-	vbe_close(ctl);
-	vbe_close(NULL);
+	vbe_ctl_close(ctl);
+	vbe_ctl_close(NULL);
 }
 
 TEST(ctl_hyp_names)
@@ -80,9 +80,9 @@ TEST(ctl_get_info)
 	const struct virtbe_info *a;
 
 	vbe__ctl_path = "/dev/null";
-	REQUIRE_EQ(vbe_open(&ctl), 0);
+	REQUIRE_EQ(vbe_ctl_open(&ctl), 0);
 	memset(&info, 0xa5, sizeof(info));
-	CHECK_EQ(vbe_get_info(ctl, VIRTBE_HYP_SIM, &info), 0);
+	CHECK_EQ(vbe_ctl_get_info(ctl, VIRTBE_HYP_SIM, &info), 0);
 	a = LAST(struct virtbe_info, VIRTBE_GET_INFO);
 	CHECK_EQ(fake_last(VIRTBE_GET_INFO)->fd, vbe_ctl_fd(ctl));
 	CHECK_EQ(a->size, sizeof(*a));
@@ -93,10 +93,10 @@ TEST(ctl_get_info)
 	CHECK_EQ(info.out_hyps, 1ULL << VIRTBE_HYP_SIM);
 	CHECK(info.out_hyp_features & VIRTBE_HYP_F_IRQ_LEVEL);
 	/* errors come back as -errno */
-	CHECK_EQ(vbe_get_info(ctl, VIRTBE_HYP_XEN, &info), -ENODEV);
+	CHECK_EQ(vbe_ctl_get_info(ctl, VIRTBE_HYP_XEN, &info), -ENODEV);
 	fail_next(VIRTBE_GET_INFO, EPERM);
-	CHECK_EQ(vbe_get_info(ctl, 0, &info), -EPERM);
-	vbe_close(ctl);
+	CHECK_EQ(vbe_ctl_get_info(ctl, 0, &info), -EPERM);
+	vbe_ctl_close(ctl);
 }
 
 TEST(ctl_attach)
@@ -121,14 +121,14 @@ TEST(ctl_attach)
 	CHECK_EQ(vbe_guest_get_info(g, 0, &info), 0);
 	CHECK_EQ(fake_last(VIRTBE_GET_INFO)->fd, vbe_guest_fd(g));
 	/* the kernel's answers */
-	CHECK_EQ(vbe_attach(ctl, VIRTBE_HYP_SIM, 7, 0, &g2), -ENOSPC);
-	CHECK_EQ(vbe_attach(ctl, VIRTBE_HYP_SIM, 7, 60001, &g2), -EINVAL);
-	CHECK_EQ(vbe_attach(ctl, VIRTBE_HYP_XEN, 7, 0, &g2), -ENODEV);
+	CHECK_EQ(vbe_guest_attach(ctl, VIRTBE_HYP_SIM, 7, 0, &g2), -ENOSPC);
+	CHECK_EQ(vbe_guest_attach(ctl, VIRTBE_HYP_SIM, 7, 60001, &g2), -EINVAL);
+	CHECK_EQ(vbe_guest_attach(ctl, VIRTBE_HYP_XEN, 7, 0, &g2), -ENODEV);
 	fail_next(VIRTBE_ATTACH, ENOENT);
-	CHECK_EQ(vbe_attach(ctl, VIRTBE_HYP_SIM, 8, 0, &g2), -ENOENT);
+	CHECK_EQ(vbe_guest_attach(ctl, VIRTBE_HYP_SIM, 8, 0, &g2), -ENOENT);
 	vbe_guest_close(g);
 	vbe_guest_close(NULL);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(ctl_guest_from_fd)
@@ -209,7 +209,7 @@ TEST(ctl_mem_map)
 	REQUIRE_EQ(vbe_mem_map(g, 0x80000000ULL, 0x200000, 0, &m), 0);
 	vbe_guest_close(g);
 	vbe_mem_unmap(m);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(ctl_ranges)
@@ -218,27 +218,28 @@ TEST(ctl_ranges)
 	struct vbe_guest *g = setup(&ctl);
 	const struct virtbe_range *a;
 
-	CHECK_EQ(vbe_claim_range(g, 0x1000, 0x200, 0), 0);
+	CHECK_EQ(vbe_guest_claim_range(g, 0x1000, 0x200, 0), 0);
 	a = LAST(struct virtbe_range, VIRTBE_CLAIM_RANGE);
 	CHECK_EQ(a->size, sizeof(*a));
 	CHECK_EQ(a->flags, 0);
 	CHECK_EQ(a->addr, 0x1000);
 	CHECK_EQ(a->len, 0x200);
-	CHECK_EQ(vbe_claim_range(g, 0x1100, 0x200, 0), -EEXIST);
-	CHECK_EQ(vbe_claim_range(g, 0x1000, 0x200, VIRTBE_RANGE_RELEASE),
+	CHECK_EQ(vbe_guest_claim_range(g, 0x1100, 0x200, 0), -EEXIST);
+	CHECK_EQ(vbe_guest_claim_range(g, 0x1000, 0x200, VIRTBE_RANGE_RELEASE),
 		 -EINVAL);
-	CHECK_EQ(vbe_claim_range(g, 0x3000, 8, VIRTBE_RANGE_PIO), -EOPNOTSUPP);
+	CHECK_EQ(vbe_guest_claim_range(g, 0x3000, 8, VIRTBE_RANGE_PIO),
+		 -EOPNOTSUPP);
 	CHECK_EQ(LAST(struct virtbe_range, VIRTBE_CLAIM_RANGE)->flags,
 		 VIRTBE_RANGE_PIO);
-	CHECK_EQ(vbe_release_range(g, 0x1000, 0x100, 0), -ENOENT);
-	CHECK_EQ(vbe_release_range(g, 0x1000, 0x200, 0), 0);
+	CHECK_EQ(vbe_guest_release_range(g, 0x1000, 0x100, 0), -ENOENT);
+	CHECK_EQ(vbe_guest_release_range(g, 0x1000, 0x200, 0), 0);
 	a = LAST(struct virtbe_range, VIRTBE_CLAIM_RANGE);
 	CHECK_EQ(a->flags, VIRTBE_RANGE_RELEASE);
 	CHECK_EQ(a->addr, 0x1000);
 	CHECK_EQ(a->len, 0x200);
 	CHECK_EQ(fake.nranges, 0);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(ctl_ioeventfd)
@@ -248,8 +249,8 @@ TEST(ctl_ioeventfd)
 	const struct virtbe_ioeventfd *a;
 	int efd = eventfd(0, EFD_CLOEXEC), efd2 = eventfd(0, EFD_CLOEXEC);
 
-	CHECK_EQ(vbe_ioeventfd_assign(g, efd, 0x1050, 4,
-				      VIRTBE_IOEVENTFD_DATAMATCH, 3), 0);
+	CHECK_EQ(vbe_guest_assign_ioeventfd(g, efd, 0x1050, 4,
+					    VIRTBE_IOEVENTFD_DATAMATCH, 3), 0);
 	a = LAST(struct virtbe_ioeventfd, VIRTBE_IOEVENTFD);
 	CHECK_EQ(a->size, sizeof(*a));
 	CHECK_EQ(a->flags, VIRTBE_IOEVENTFD_DATAMATCH);
@@ -259,24 +260,27 @@ TEST(ctl_ioeventfd)
 	CHECK_EQ(a->datamatch, 3);
 	CHECK_EQ(a->__reserved, 0);
 	/* same register, other value: fine; same value: conflict */
-	CHECK_EQ(vbe_ioeventfd_assign(g, efd2, 0x1050, 4,
-				      VIRTBE_IOEVENTFD_DATAMATCH, 4), 0);
-	CHECK_EQ(vbe_ioeventfd_assign(g, efd2, 0x1050, 4,
-				      VIRTBE_IOEVENTFD_DATAMATCH, 3), -EEXIST);
-	CHECK_EQ(vbe_ioeventfd_assign(g, efd2, 0x1050, 4,
-				      VIRTBE_IOEVENTFD_DEASSIGN, 3), -EINVAL);
-	CHECK_EQ(vbe_ioeventfd_assign(g, -1, 0x2000, 4, 0, 0), -EBADF);
-	CHECK_EQ(vbe_ioeventfd_deassign(g, efd, 0x1050, 4,
-					VIRTBE_IOEVENTFD_DATAMATCH, 4), -ENOENT);
-	CHECK_EQ(vbe_ioeventfd_deassign(g, efd, 0x1050, 4,
-					VIRTBE_IOEVENTFD_DATAMATCH, 3), 0);
+	CHECK_EQ(vbe_guest_assign_ioeventfd(g, efd2, 0x1050, 4,
+					    VIRTBE_IOEVENTFD_DATAMATCH, 4), 0);
+	CHECK_EQ(vbe_guest_assign_ioeventfd(g, efd2, 0x1050, 4,
+					    VIRTBE_IOEVENTFD_DATAMATCH, 3),
+		 -EEXIST);
+	CHECK_EQ(vbe_guest_assign_ioeventfd(g, efd2, 0x1050, 4,
+					    VIRTBE_IOEVENTFD_DEASSIGN, 3),
+		 -EINVAL);
+	CHECK_EQ(vbe_guest_assign_ioeventfd(g, -1, 0x2000, 4, 0, 0), -EBADF);
+	CHECK_EQ(vbe_guest_deassign_ioeventfd(g, efd, 0x1050, 4,
+					      VIRTBE_IOEVENTFD_DATAMATCH, 4),
+		 -ENOENT);
+	CHECK_EQ(vbe_guest_deassign_ioeventfd(g, efd, 0x1050, 4,
+					      VIRTBE_IOEVENTFD_DATAMATCH, 3), 0);
 	a = LAST(struct virtbe_ioeventfd, VIRTBE_IOEVENTFD);
 	CHECK_EQ(a->flags,
 		 VIRTBE_IOEVENTFD_DATAMATCH | VIRTBE_IOEVENTFD_DEASSIGN);
 	CHECK_EQ(a->datamatch, 3);
 	CHECK_EQ(fake.nioev, 1);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 	close(efd);
 	close(efd2);
 }
@@ -290,7 +294,7 @@ TEST(ctl_irqfd)
 
 	for (i = 0; i < 5; i++)
 		e[i] = eventfd(0, EFD_CLOEXEC);
-	CHECK_EQ(vbe_irqfd_assign_edge(g, e[0], 33), 0);
+	CHECK_EQ(vbe_guest_assign_irqfd_edge(g, e[0], 33), 0);
 	a = LAST(struct virtbe_irqfd, VIRTBE_IRQFD);
 	CHECK_EQ(a->size, sizeof(*a));
 	CHECK_EQ(a->flags, 0);
@@ -303,20 +307,20 @@ TEST(ctl_irqfd)
 	CHECK_EQ(a->isr_bits, 0);
 	CHECK_EQ(a->vmmio_base, 0);
 
-	CHECK_EQ(vbe_irqfd_assign_level(g, e[1], e[2], 34), 0);
+	CHECK_EQ(vbe_guest_assign_irqfd_level(g, e[1], e[2], 34), 0);
 	a = LAST(struct virtbe_irqfd, VIRTBE_IRQFD);
 	CHECK_EQ(a->type, VIRTBE_IRQ_LEVEL);
 	CHECK_EQ(a->fd, e[1]);
 	CHECK_EQ(a->resamplefd, e[2]);
 	CHECK_EQ(a->irq, 34);
 
-	CHECK_EQ(vbe_irqfd_assign_evtchn(g, e[3], 17), 0);
+	CHECK_EQ(vbe_guest_assign_irqfd_evtchn(g, e[3], 17), 0);
 	a = LAST(struct virtbe_irqfd, VIRTBE_IRQFD);
 	CHECK_EQ(a->type, VIRTBE_IRQ_EVTCHN);
 	CHECK_EQ(a->irq, 17);
 	CHECK_EQ(a->resamplefd, -1);
 
-	CHECK_EQ(vbe_irqfd_assign_msi(g, e[4], 0xfee01000, 0x4021), 0);
+	CHECK_EQ(vbe_guest_assign_irqfd_msi(g, e[4], 0xfee01000, 0x4021), 0);
 	a = LAST(struct virtbe_irqfd, VIRTBE_IRQFD);
 	CHECK_EQ(a->type, VIRTBE_IRQ_MSI);
 	CHECK_EQ(a->irq, 0);
@@ -325,16 +329,16 @@ TEST(ctl_irqfd)
 	CHECK_EQ(a->resamplefd, -1);
 	CHECK_EQ(fake.nirq, 4);
 
-	CHECK_EQ(vbe_irqfd_assign_edge(g, e[0], 35), -EBUSY);
-	CHECK_EQ(vbe_irqfd_assign_level(g, e[0], -1, 35), -EBADF);
-	CHECK_EQ(vbe_irqfd_deassign(g, e[3]), 0);
+	CHECK_EQ(vbe_guest_assign_irqfd_edge(g, e[0], 35), -EBUSY);
+	CHECK_EQ(vbe_guest_assign_irqfd_level(g, e[0], -1, 35), -EBADF);
+	CHECK_EQ(vbe_guest_deassign_irqfd(g, e[3]), 0);
 	a = LAST(struct virtbe_irqfd, VIRTBE_IRQFD);
 	CHECK_EQ(a->flags, VIRTBE_IRQFD_DEASSIGN);
 	CHECK_EQ(a->fd, e[3]);
-	CHECK_EQ(vbe_irqfd_deassign(g, e[3]), -ENOENT);
+	CHECK_EQ(vbe_guest_deassign_irqfd(g, e[3]), -ENOENT);
 	CHECK_EQ(fake.nirq, 3);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 /* The fake kernel checks VIRTBE_IRQFD_VIRTIO_MMIO as the kernel does. */
@@ -357,7 +361,7 @@ TEST(ctl_irqfd_virtio_mmio_rules)
 		 VIRTBE_F_VIRTIO_MMIO_ISR);
 	/* the first 256 bytes must be inside a claimed range */
 	CHECK_EQ(VMMIO(e[0], 6, 0x10000000, 1), -EINVAL);
-	REQUIRE_EQ(vbe_claim_range(g, 0x10000000, 0x200, 0), 0);
+	REQUIRE_EQ(vbe_guest_claim_range(g, 0x10000000, 0x200, 0), 0);
 	CHECK_EQ(VMMIO(e[0], 6, 0x10000000, 0), -EINVAL);
 	CHECK_EQ(VMMIO(e[0], 6, 0x10000000, 4), -EINVAL);
 	CHECK_EQ(VMMIO(e[0], 6, 0x10000010, 1), -EINVAL);
@@ -372,15 +376,15 @@ TEST(ctl_irqfd_virtio_mmio_rules)
 	CHECK_EQ(vbe__irqfd(g, &a), -EINVAL);
 	a.isr_bits = 0;
 	CHECK_EQ(vbe__irqfd(g, &a), -EINVAL);
-	CHECK_EQ(vbe_irqfd_deassign(g, e[0]), 0);
+	CHECK_EQ(vbe_guest_deassign_irqfd(g, e[0]), 0);
 	CHECK_EQ(fake.nvmmio, 1);
-	CHECK_EQ(vbe_irqfd_deassign(g, e[1]), 0);
+	CHECK_EQ(vbe_guest_deassign_irqfd(g, e[1]), 0);
 	CHECK_EQ(fake.nvmmio, 0);
 #undef VMMIO
 	for (i = 0; i < 3; i++)
 		close(e[i]);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(ctl_stats)
@@ -391,16 +395,16 @@ TEST(ctl_stats)
 
 	fake.stats.out_requests = 11;
 	fake.stats.out_irqs = 5;
-	CHECK_EQ(vbe_get_stats(g, &st), 0);
+	CHECK_EQ(vbe_guest_get_stats(g, &st), 0);
 	CHECK_EQ(LAST(struct virtbe_stats, VIRTBE_GET_STATS)->size,
 		 sizeof(st));
 	CHECK_EQ(LAST(struct virtbe_stats, VIRTBE_GET_STATS)->flags, 0);
 	CHECK_EQ(st.out_requests, 11);
 	CHECK_EQ(st.out_irqs, 5);
 	fail_next(VIRTBE_GET_STATS, ENODEV);
-	CHECK_EQ(vbe_get_stats(g, &st), -ENODEV);
+	CHECK_EQ(vbe_guest_get_stats(g, &st), -ENODEV);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(ctl_read_requests)
@@ -410,11 +414,11 @@ TEST(ctl_read_requests)
 	struct virtbe_request reqs[4], bad = { .size = 48 };
 	uint64_t id;
 
-	CHECK_EQ(vbe_read_requests(g, reqs, 0), -EINVAL);
-	CHECK_EQ(vbe_read_requests(g, reqs, 4), -EAGAIN);
+	CHECK_EQ(vbe_guest_read_requests(g, reqs, 0), -EINVAL);
+	CHECK_EQ(vbe_guest_read_requests(g, reqs, 4), -EAGAIN);
 	REQUIRE_EQ(fake_access_send(1, 0x1000, 4, false, 0, &id), 0);
 	REQUIRE_EQ(fake_access_send(0, 0x1004, 2, true, 0xbeef, NULL), 0);
-	CHECK_EQ(vbe_read_requests(g, reqs, 4), 2);
+	CHECK_EQ(vbe_guest_read_requests(g, reqs, 4), 2);
 	CHECK_EQ(reqs[0].id, id);
 	CHECK_EQ(reqs[0].vcpu, 1);
 	CHECK_EQ(reqs[0].addr, 0x1000);
@@ -424,12 +428,12 @@ TEST(ctl_read_requests)
 	CHECK_EQ(reqs[1].data, 0xbeef);
 	/* a record of another size: the library refuses to guess */
 	REQUIRE_EQ(write(fake.peer_fd, &bad, sizeof(bad)), sizeof(bad));
-	CHECK_EQ(vbe_read_requests(g, reqs, 4), -EPROTO);
+	CHECK_EQ(vbe_guest_read_requests(g, reqs, 4), -EPROTO);
 	/* end of file once the guest is gone */
 	fake_hangup();
-	CHECK_EQ(vbe_read_requests(g, reqs, 4), 0);
+	CHECK_EQ(vbe_guest_read_requests(g, reqs, 4), 0);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 /* The kernel model of write(): stop at an id it does not know. */
@@ -470,7 +474,7 @@ TEST(ctl_complete)
 	struct virtbe_completion comps[5], c;
 	unsigned int i;
 
-	CHECK_EQ(vbe_complete(g, 42, 0x1234), 0);
+	CHECK_EQ(vbe_guest_complete(g, 42, 0x1234), 0);
 	REQUIRE_EQ(fake_recv_completion(&c, 1000), 0);
 	CHECK_EQ(c.size, sizeof(c));
 	CHECK_EQ(c.flags, 0);
@@ -486,7 +490,7 @@ TEST(ctl_complete)
 		comps[i].id = 100 + i;
 		comps[i].data = i;
 	}
-	CHECK_EQ(vbe_complete_batch(g, comps, 5), -ENOENT);
+	CHECK_EQ(vbe_guest_complete_batch(g, comps, 5), -ENOENT);
 	CHECK_EQ(writes, 3);	/* [100 101] | 102 rejected | [103 104] */
 	for (i = 0; i < 5; i++) {
 		if (i == 2)
@@ -497,10 +501,10 @@ TEST(ctl_complete)
 	}
 	CHECK_EQ(fake_recv_completion(&c, 10), -ETIMEDOUT);
 	bad_id = 42;
-	CHECK_EQ(vbe_complete(g, 42, 0), -ENOENT);
-	CHECK_EQ(vbe_complete_batch(g, comps, 0), 0);
+	CHECK_EQ(vbe_guest_complete(g, 42, 0), -ENOENT);
+	CHECK_EQ(vbe_guest_complete_batch(g, comps, 0), 0);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 static long write_hook_dead(int fd, const void *buf, unsigned long len)
@@ -518,10 +522,10 @@ TEST(ctl_complete_guest_gone)
 	struct virtbe_completion comps[2] = { { .id = 1 }, { .id = 2 } };
 
 	fake.write_hook = write_hook_dead;
-	CHECK_EQ(vbe_complete_batch(g, comps, 2), -ENODEV);
-	CHECK_EQ(vbe_complete(g, 1, 0), -ENODEV);
+	CHECK_EQ(vbe_guest_complete_batch(g, comps, 2), -ENODEV);
+	CHECK_EQ(vbe_guest_complete(g, 1, 0), -ENODEV);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(ctl_struct_sizes)

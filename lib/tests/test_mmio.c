@@ -1081,8 +1081,8 @@ static struct vbe_guest *attach_guest(struct vbe_ctl **ctl)
 	struct vbe_guest *g;
 
 	vbe__ctl_path = "/dev/null";
-	REQUIRE_EQ(vbe_open(ctl), 0);
-	REQUIRE_EQ(vbe_attach(*ctl, VIRTBE_HYP_SIM, 1, 0, &g), 0);
+	REQUIRE_EQ(vbe_ctl_open(ctl), 0);
+	REQUIRE_EQ(vbe_guest_attach(*ctl, VIRTBE_HYP_SIM, 1, 0, &g), 0);
 	return g;
 }
 
@@ -1207,7 +1207,7 @@ TEST(mmio_attach_claims_range_and_irqfd)
 			vbe_dev_detach(d);	/* twice is harmless */
 			vbe_dev_free(d);
 			vbe_guest_close(g);
-			vbe_close(ctl);
+			vbe_ctl_close(ctl);
 		}
 	}
 }
@@ -1229,7 +1229,7 @@ TEST(mmio_set_irq_after_attach)
 	CHECK_EQ(fake.nirq, 0);
 	CHECK_EQ(fake.nranges, 0);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 /* The guest's InterruptStatus read and ACK, answered by the fake kernel. */
@@ -1303,7 +1303,7 @@ TEST(mmio_kernel_isr_direct_writes)
 	CHECK_EQ(vbe_dev_invalid_accesses(d), 0);
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(mmio_kernel_isr_notify)
@@ -1355,7 +1355,7 @@ TEST(mmio_kernel_isr_notify)
 	CHECK_EQ(vbe_dev_interrupt_status(d), 0);
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(mmio_kernel_isr_level_resample)
@@ -1391,7 +1391,7 @@ TEST(mmio_kernel_isr_level_resample)
 	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_CONFIG);
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 static int irqfd_ioctls;
@@ -1442,7 +1442,7 @@ TEST(mmio_kernel_isr_cleared_by_reset)
 	CHECK_EQ(kisr(BASE), VIRTIO_MMIO_INT_CONFIG);
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 static int irqfd_assigns;
@@ -1492,7 +1492,7 @@ TEST(mmio_kernel_isr_assign_failures_unwind)
 	CHECK(vbe_dev_kernel_isr(d));
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 /* An older kernel: the library keeps InterruptStatus, as it always did. */
@@ -1526,7 +1526,7 @@ TEST(mmio_kernel_isr_fallback_old_kernel)
 	CHECK_EQ(vbe_dev_interrupt_status(d), 2);
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 /* A register block the kernel cannot name (not 256-byte aligned). */
@@ -1547,7 +1547,7 @@ TEST(mmio_kernel_isr_needs_aligned_base)
 			      4, false, 0), 1);
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 /* Bits the library held are handed to the kernel when it takes over. */
@@ -1574,7 +1574,7 @@ TEST(mmio_kernel_isr_takes_over_pending_bits)
 	CHECK_EQ(vbe_dev_interrupt_status(d), 1);
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(mmio_kernel_isr_info_once_per_guest)
@@ -1603,7 +1603,7 @@ TEST(mmio_kernel_isr_info_once_per_guest)
 	vbe_dev_free(d1);
 	vbe_dev_free(d2);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 static int hook_fail_claim(int fd, unsigned long cmd, void *arg)
@@ -1644,7 +1644,7 @@ TEST(mmio_attach_failures_unwind)
 	vbe_dev_free(d2);
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(mmio_ioeventfd_follows_queue_ready)
@@ -1686,7 +1686,7 @@ TEST(mmio_ioeventfd_follows_queue_ready)
 	CHECK_EQ(fake.nranges, 0);
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 static int hook_fail_ioeventfd(int fd, unsigned long cmd, void *arg)
@@ -1736,7 +1736,7 @@ TEST(mmio_kicks_never_lost)
 	CHECK_EQ(rec.notify[0], 2);
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(mmio_guest_process_dispatch)
@@ -1805,7 +1805,7 @@ TEST(mmio_guest_process_dispatch)
 	vbe_dev_free(d1);
 	vbe_dev_free(d2);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }
 
 TEST(mmio_guest_close_orphans_devices)
@@ -1831,9 +1831,9 @@ TEST(mmio_guest_close_orphans_devices)
 	/* and can be attached to another guest */
 	fake.guest_fd = -1;
 	fake_reset();
-	REQUIRE_EQ(vbe_attach(ctl, VIRTBE_HYP_SIM, 2, 0, &g), 0);
+	REQUIRE_EQ(vbe_guest_attach(ctl, VIRTBE_HYP_SIM, 2, 0, &g), 0);
 	CHECK_EQ(vbe_dev_attach(d, g), 0);
 	vbe_dev_free(d);
 	vbe_guest_close(g);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 }

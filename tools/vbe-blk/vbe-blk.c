@@ -718,12 +718,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	ret = vbe_open(&ctl);
+	ret = vbe_ctl_open(&ctl);
 	if (ret) {
 		err("/dev/virtbe", ret);
 		goto out;
 	}
-	ret = vbe_get_info(ctl, (uint32_t)c.hyp, &info);
+	ret = vbe_ctl_get_info(ctl, (uint32_t)c.hyp, &info);
 	if (ret) {
 		err(vbe_hyp_name((uint32_t)c.hyp), ret);
 		goto out;
@@ -734,8 +734,8 @@ int main(int argc, char **argv)
 		ret = -EPROTO;
 		goto out;
 	}
-	ret = vbe_attach(ctl, (uint32_t)c.hyp, c.guest_id, c.timeout_ms,
-			 &guest);
+	ret = vbe_guest_attach(ctl, (uint32_t)c.hyp, c.guest_id, c.timeout_ms,
+			       &guest);
 	if (ret) {
 		err("attach", ret);
 		goto out;
@@ -772,7 +772,7 @@ out:
 	for (i = 0; i < MAX_MEM; i++)
 		vbe_mem_unmap(mems[i]);
 	vbe_guest_close(guest);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 	vbe_dt_free(dt);
 	if (sfd >= 0)
 		close(sfd);

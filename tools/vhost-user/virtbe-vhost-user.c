@@ -925,7 +925,7 @@ static void print_stats(void)
 	struct virtbe_stats st;
 	struct timespec cpu;
 
-	if (!br.guest || vbe_get_stats(br.guest, &st))
+	if (!br.guest || vbe_guest_get_stats(br.guest, &st))
 		return;
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
 	printf(PROG ": guest %" PRIu64 ": %llu register accesses served here, %llu kicks and %llu interrupts in the kernel; CPU time %.3f s\n",
@@ -1449,21 +1449,21 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	ret = vbe_open(&ctl);
+	ret = vbe_ctl_open(&ctl);
 	if (ret) {
 		fprintf(stderr, PROG ": /dev/virtbe: %s (is virtbe.ko loaded?)\n",
 			strerror(-ret));
 		goto out;
 	}
-	ret = vbe_get_info(ctl, (uint32_t)br.hyp, &info);
+	ret = vbe_ctl_get_info(ctl, (uint32_t)br.hyp, &info);
 	if (ret) {
 		fprintf(stderr, PROG ": hypervisor %s: %s%s\n",
 			vbe_hyp_name((uint32_t)br.hyp), strerror(-ret),
 			attach_hint(ret));
 		goto out;
 	}
-	ret = vbe_attach(ctl, (uint32_t)br.hyp, br.guest_id, br.timeout_ms,
-			 &br.guest);
+	ret = vbe_guest_attach(ctl, (uint32_t)br.hyp, br.guest_id, br.timeout_ms,
+			       &br.guest);
 	if (ret) {
 		fprintf(stderr, PROG ": attach to %s guest %" PRIu64 ": %s%s\n",
 			vbe_hyp_name((uint32_t)br.hyp), br.guest_id,
@@ -1494,7 +1494,7 @@ out:
 	for (i = 0; i < MAX_MEM; i++)
 		vbe_mem_unmap(br.mems[i]);
 	vbe_guest_close(br.guest);
-	vbe_close(ctl);
+	vbe_ctl_close(ctl);
 	vbe_dt_free(dt);
 	if (br.ep >= 0)
 		close(br.ep);

@@ -27,11 +27,23 @@ extern "C" {
  * opaque; each ``*_new``/``*_open``/``*_map``/``*_load`` has a matching
  * function that frees the handle and accepts NULL.
  *
- * Layer 1 (``vbe_open`` to ``vbe_complete_batch``) wraps one ioctl or
- * read()/write() of ``<linux/virtbe.h>`` per function.  Layer 2 adds
- * guest-memory translation (``vbe_memtab``), split virtqueues (``vbe_vq``),
- * a virtio-mmio version 2 register model (``vbe_dev``) and a Device Tree
- * configuration loader (``vbe_dt``).
+ * Names: every function is ``vbe_<object>_<verb>`` (or
+ * ``vbe_<object>_<property>`` for a getter), the object being the opaque
+ * handle it takes first: ``vbe_ctl`` (the control device), ``vbe_guest`` (a
+ * guest fd), ``vbe_mem`` (a memory window), ``vbe_memtab``, ``vbe_vq`` (and
+ * ``vbe_iov`` helpers), ``vbe_dev`` (a virtio-mmio device model), ``vbe_dt``,
+ * ``vbe_dt_guest`` and ``vbe_dt_dev`` (a configuration); ``vbe_hyp`` maps
+ * hypervisor names and ids.  Constructors are the exception: they are named
+ * for the object they make (``vbe_guest_attach()`` on a ``vbe_ctl``,
+ * ``vbe_mem_map()`` on a ``vbe_guest``).  This header has one section per
+ * object, in that order.
+ *
+ * The ``vbe_ctl``, ``vbe_guest`` and ``vbe_mem`` functions wrap one ioctl
+ * or read()/write() of ``<linux/virtbe.h>`` each, except
+ * vbe_guest_process(), the request loop over a guest's devices.  The other
+ * objects add guest-memory translation (``vbe_memtab``), split virtqueues
+ * (``vbe_vq``), a virtio-mmio version 2 register model (``vbe_dev``) and a
+ * Device Tree configuration loader (``vbe_dt``).
  *
  * Thread safety: a handle is used by one thread at a time unless the
  * function's documentation says otherwise.
@@ -48,11 +60,11 @@ struct vbe_dt_guest;
 struct vbe_dt_dev;
 
 /* ------------------------------------------------------------------ */
-/* Layer 1: the control device                                         */
+/* struct vbe_ctl: the control device (and hypervisor ids)            */
 /* ------------------------------------------------------------------ */
 
 /**
- * vbe_open() - open the virtbe control device
+ * vbe_ctl_open() - open the virtbe control device
  * @ctlp: on success, the new handle
  *
  * Opens ``/dev/virtbe`` with O_RDWR | O_CLOEXEC.
@@ -61,15 +73,15 @@ struct vbe_dt_dev;
  * loaded), -EACCES/-EPERM when the caller may not open it, -ENOMEM, or
  * another -errno of open(2).
  */
-int vbe_open(struct vbe_ctl **ctlp);
+int vbe_ctl_open(struct vbe_ctl **ctlp);
 
 /**
- * vbe_close() - close the control device
- * @ctl: a handle from vbe_open(), or NULL
+ * vbe_ctl_close() - close the control device
+ * @ctl: a handle from vbe_ctl_open(), or NULL
  *
  * Guests attached through @ctl stay attached: they own their own fds.
  */
-void vbe_close(struct vbe_ctl *ctl);
+void vbe_ctl_close(struct vbe_ctl *ctl);
 
 /**
  * vbe_ctl_fd() - the file descriptor of the control device
@@ -80,7 +92,7 @@ void vbe_close(struct vbe_ctl *ctl);
 int vbe_ctl_fd(const struct vbe_ctl *ctl);
 
 /**
- * vbe_get_info() - VIRTBE_GET_INFO: versions and features
+ * vbe_ctl_get_info() - VIRTBE_GET_INFO: versions and features
  * @ctl: the control device
  * @hyp: a VIRTBE_HYP_* whose features to report in out_hyp_features, or 0
  * @info: filled with the kernel's answer (the library sets size, flags, hyp)
@@ -88,7 +100,8 @@ int vbe_ctl_fd(const struct vbe_ctl *ctl);
  * Return: 0, -ENODEV when @hyp is not 0 and that backend is not loaded,
  * -EINVAL, -E2BIG, -EOPNOTSUPP (see the ioctl's documentation).
  */
-int vbe_get_info(struct vbe_ctl *ctl, uint32_t hyp, struct virtbe_info *info);
+int vbe_ctl_get_info(struct vbe_ctl *ctl, uint32_t hyp,
+		     struct virtbe_info *info);
 
 /**
  * vbe_hyp_from_name() - hypervisor id of a name
@@ -107,11 +120,11 @@ int vbe_hyp_from_name(const char *name);
 const char *vbe_hyp_name(uint32_t hyp);
 
 /* ------------------------------------------------------------------ */
-/* Layer 1: guests                                                      */
+/* struct vbe_guest: a guest fd                                       */
 /* ------------------------------------------------------------------ */
 
 /**
- * vbe_attach() - VIRTBE_ATTACH: bind a new guest handle to one guest
+ * vbe_guest_attach() - VIRTBE_ATTACH: bind a new guest handle to one guest
  * @ctl: the control device
  * @hyp: VIRTBE_HYP_* the guest runs on
  * @guest_id: the hypervisor's id of the guest (Xen: domid)
@@ -119,7 +132,7 @@ const char *vbe_hyp_name(uint32_t hyp);
  * @guestp: on success, the guest handle; it owns the guest fd
  *
  * The guest fd is made non-blocking (O_NONBLOCK) so that it can be polled
- * and drained with vbe_read_requests() or vbe_guest_process().
+ * and drained with vbe_guest_read_requests() or vbe_guest_process().
  *
  * A guest may be attached by several guest fds (one per daemon) when the
  * kernel reports VIRTBE_F_MULTI_ATTACH; their claimed ranges may not
@@ -131,8 +144,8 @@ const char *vbe_hyp_name(uint32_t hyp);
  * attached by another guest fd), -EINVAL (timeout above 60000 ms, bad
  * @hyp), -EPERM, -ENOMEM.
  */
-int vbe_attach(struct vbe_ctl *ctl, uint32_t hyp, uint64_t guest_id,
-	       uint32_t timeout_ms, struct vbe_guest **guestp);
+int vbe_guest_attach(struct vbe_ctl *ctl, uint32_t hyp, uint64_t guest_id,
+		     uint32_t timeout_ms, struct vbe_guest **guestp);
 
 /**
  * vbe_guest_from_fd() - wrap a guest fd obtained elsewhere
@@ -181,10 +194,10 @@ unsigned int vbe_guest_nr_vcpus(const struct vbe_guest *guest);
 /**
  * vbe_guest_get_info() - VIRTBE_GET_INFO on the guest fd
  * @guest: the guest handle
- * @hyp: as for vbe_get_info()
- * @info: as for vbe_get_info()
+ * @hyp: as for vbe_ctl_get_info()
+ * @info: as for vbe_ctl_get_info()
  *
- * Return: as vbe_get_info().
+ * Return: as vbe_ctl_get_info().
  */
 int vbe_guest_get_info(struct vbe_guest *guest, uint32_t hyp,
 		       struct virtbe_info *info);
@@ -199,8 +212,207 @@ int vbe_guest_get_info(struct vbe_guest *guest, uint32_t hyp,
  */
 struct vbe_memtab *vbe_guest_memtab(struct vbe_guest *guest);
 
+/* Ranges, ioeventfds, irqfds, statistics */
+
+
+/**
+ * vbe_guest_claim_range() - VIRTBE_CLAIM_RANGE: route guest accesses to us
+ * @guest: the guest handle
+ * @addr: first address
+ * @len: length, not 0
+ * @flags: VIRTBE_RANGE_PIO or 0
+ *
+ * Return: 0, -EEXIST (overlaps a claimed range), -EINVAL, -EOPNOTSUPP
+ * (port I/O on a hypervisor without it), -ENOSPC, -ENODEV.
+ */
+int vbe_guest_claim_range(struct vbe_guest *guest, uint64_t addr, uint64_t len,
+			  uint32_t flags);
+
+/**
+ * vbe_guest_release_range() - release a range of vbe_guest_claim_range()
+ * @guest: the guest handle
+ * @addr: the same first address
+ * @len: the same length
+ * @flags: VIRTBE_RANGE_PIO or 0, as claimed
+ *
+ * Return: 0, -ENOENT (not claimed), -EINVAL, -ENODEV.
+ */
+int vbe_guest_release_range(struct vbe_guest *guest, uint64_t addr,
+			    uint64_t len, uint32_t flags);
+
+/**
+ * vbe_guest_assign_ioeventfd() - VIRTBE_IOEVENTFD: signal an eventfd on a write
+ * @guest: the guest handle
+ * @fd: an eventfd
+ * @addr: the register's guest address
+ * @len: 1, 2, 4 or 8, or 0 for any length
+ * @flags: VIRTBE_IOEVENTFD_DATAMATCH and/or VIRTBE_IOEVENTFD_PIO
+ * @datamatch: the value to match with VIRTBE_IOEVENTFD_DATAMATCH, else 0
+ *
+ * Return: 0, -EEXIST (conflicts with an ioeventfd), -EBADF, -EINVAL,
+ * -EOPNOTSUPP, -ENOSPC, -ENODEV.
+ */
+int vbe_guest_assign_ioeventfd(struct vbe_guest *guest, int fd, uint64_t addr,
+			       uint32_t len, uint32_t flags,
+			       uint64_t datamatch);
+
+/**
+ * vbe_guest_deassign_ioeventfd() - remove an ioeventfd
+ * @guest: the guest handle
+ * @fd: the eventfd, as assigned
+ * @addr: the address, as assigned
+ * @len: the length, as assigned
+ * @flags: the flags, as assigned
+ * @datamatch: the value, as assigned
+ *
+ * Return: 0, -ENOENT (no such ioeventfd), -EINVAL, -ENODEV.
+ */
+int vbe_guest_deassign_ioeventfd(struct vbe_guest *guest, int fd,
+				 uint64_t addr, uint32_t len, uint32_t flags,
+				 uint64_t datamatch);
+
+/**
+ * vbe_guest_assign_irqfd_edge() - VIRTBE_IRQFD: a signal of @fd pulses a line
+ * @guest: the guest handle
+ * @fd: an eventfd
+ * @line: the interrupt line
+ *
+ * Return: 0, -EBUSY (@fd drives another irqfd), -EBADF, -EINVAL,
+ * -EOPNOTSUPP (the hypervisor lacks edge interrupts), -ENOSPC, -ENODEV.
+ */
+int vbe_guest_assign_irqfd_edge(struct vbe_guest *guest, int fd, uint32_t line);
+
+/**
+ * vbe_guest_assign_irqfd_level() - a level-triggered line with resampling
+ * @guest: the guest handle
+ * @fd: an eventfd; a signal asserts the line
+ * @resamplefd: an eventfd the kernel signals when the guest acknowledges
+ *	(EOIs) the interrupt and the line is lowered
+ * @line: the interrupt line
+ *
+ * Return: as vbe_guest_assign_irqfd_edge().
+ */
+int vbe_guest_assign_irqfd_level(struct vbe_guest *guest, int fd,
+				 int resamplefd, uint32_t line);
+
+/**
+ * vbe_guest_assign_irqfd_evtchn() - a signal of @fd notifies an event channel
+ * @guest: the guest handle
+ * @fd: an eventfd
+ * @port: the hypervisor event channel port
+ *
+ * Return: as vbe_guest_assign_irqfd_edge().
+ */
+int vbe_guest_assign_irqfd_evtchn(struct vbe_guest *guest, int fd,
+				  uint32_t port);
+
+/**
+ * vbe_guest_assign_irqfd_msi() - each signal of @fd sends a message interrupt
+ * @guest: the guest handle
+ * @fd: an eventfd
+ * @addr: the MSI address
+ * @data: the MSI data
+ *
+ * Return: as vbe_guest_assign_irqfd_edge().
+ */
+int vbe_guest_assign_irqfd_msi(struct vbe_guest *guest, int fd, uint64_t addr,
+			       uint32_t data);
+
+/**
+ * vbe_guest_deassign_irqfd() - remove the irqfd driven by @fd
+ * @guest: the guest handle
+ * @fd: the eventfd
+ *
+ * Return: 0, -ENOENT (not assigned), -EBADF, -ENODEV.
+ */
+int vbe_guest_deassign_irqfd(struct vbe_guest *guest, int fd);
+
+/**
+ * vbe_guest_get_stats() - VIRTBE_GET_STATS: request channel counters
+ * @guest: the guest handle
+ * @stats: filled with the counters (the library sets size and flags)
+ *
+ * Return: 0, -ENODEV, -EINVAL.
+ */
+int vbe_guest_get_stats(struct vbe_guest *guest, struct virtbe_stats *stats);
+
+/* The request channel */
+
+
+/**
+ * vbe_guest_read_requests() - read guest accesses from the guest fd
+ * @guest: the guest handle
+ * @reqs: room for @n records
+ * @n: the number of records @reqs can hold, at least 1
+ *
+ * Every request returned must be answered with vbe_guest_complete() or
+ * vbe_guest_complete_batch() (writes too: the vCPU waits for the completion).
+ *
+ * In API version 1 every record is exactly 64 bytes (sizeof(struct
+ * virtbe_request)); a kernel that sends anything else (a partial record, or
+ * a record whose size field is not 64) breaks the protocol.
+ *
+ * Return: the number of records read (1 to @n); 0 when the guest is gone
+ * (end of file); -EAGAIN when no request waits; -EINVAL (@n is 0);
+ * -EPROTO when a record is not the 64 bytes of API version 1; another
+ * -errno of read(2).
+ */
+int vbe_guest_read_requests(struct vbe_guest *guest,
+			    struct virtbe_request *reqs, unsigned int n);
+
+/**
+ * vbe_guest_complete() - answer one request
+ * @guest: the guest handle
+ * @id: virtbe_request.id of the request
+ * @data: the value read (ignored for writes)
+ *
+ * Return: 0, -ENOENT (unknown id, or the request already timed out),
+ * -ENODEV, another -errno of write(2).
+ */
+int vbe_guest_complete(struct vbe_guest *guest, uint64_t id, uint64_t data);
+
+/**
+ * vbe_guest_complete_batch() - answer several requests with one write(2)
+ * @guest: the guest handle
+ * @comps: the completions; the caller sets id and data of each, the
+ *	library sets size, flags and __reserved
+ * @n: the number of completions
+ *
+ * The completions (32 bytes each in API version 1) go out in as few
+ * write(2) calls as possible.  The kernel consumes records in order; when
+ * it rejects one, the records before it stay consumed (a short write) and
+ * the next write(2), which starts at the rejected record, fails with its
+ * error.  A completion whose id the kernel rejects (-ENOENT: timed out
+ * meanwhile) is skipped, so it does not prevent the others from being
+ * delivered.
+ *
+ * Return: 0 when all were delivered; -ENOENT when every completion was
+ * delivered except one or more rejected ids; another -errno when the
+ * delivery stopped (the remaining requests will time out).
+ */
+int vbe_guest_complete_batch(struct vbe_guest *guest,
+			     struct virtbe_completion *comps, unsigned int n);
+
+/* The guest-level request loop (all attached vbe_dev) */
+
+/**
+ * vbe_guest_process() - serve the requests waiting on a guest fd
+ * @guest: the guest handle
+ *
+ * Reads the waiting requests (in batches), dispatches each to the attached
+ * device whose window contains it (vbe_dev_handle_request()), answers
+ * accesses that match no device (reads all-ones) and writes the
+ * completions.  Returns when no request waits, or after 256 requests so
+ * that one busy guest cannot starve the caller's other fds (the guest fd
+ * then stays readable).  Call it when the guest fd is readable.
+ *
+ * Return: the number of requests handled (0 when none waited), -ENODEV
+ * when the guest is gone (hang up), another -errno of the request channel.
+ */
+int vbe_guest_process(struct vbe_guest *guest);
+
 /* ------------------------------------------------------------------ */
-/* Layer 1: memory windows                                              */
+/* struct vbe_mem: a window of guest memory                           */
 /* ------------------------------------------------------------------ */
 
 /* vbe_mem_map() and vbe_memtab_add() flag: the window is read-only. */
@@ -265,183 +477,7 @@ uint64_t vbe_mem_gpa(const struct vbe_mem *mem);
 uint64_t vbe_mem_len(const struct vbe_mem *mem);
 
 /* ------------------------------------------------------------------ */
-/* Layer 1: ranges, ioeventfds, irqfds, statistics                      */
-/* ------------------------------------------------------------------ */
-
-/**
- * vbe_claim_range() - VIRTBE_CLAIM_RANGE: route guest accesses to us
- * @guest: the guest handle
- * @addr: first address
- * @len: length, not 0
- * @flags: VIRTBE_RANGE_PIO or 0
- *
- * Return: 0, -EEXIST (overlaps a claimed range), -EINVAL, -EOPNOTSUPP
- * (port I/O on a hypervisor without it), -ENOSPC, -ENODEV.
- */
-int vbe_claim_range(struct vbe_guest *guest, uint64_t addr, uint64_t len,
-		    uint32_t flags);
-
-/**
- * vbe_release_range() - release a range claimed with vbe_claim_range()
- * @guest: the guest handle
- * @addr: the same first address
- * @len: the same length
- * @flags: VIRTBE_RANGE_PIO or 0, as claimed
- *
- * Return: 0, -ENOENT (not claimed), -EINVAL, -ENODEV.
- */
-int vbe_release_range(struct vbe_guest *guest, uint64_t addr, uint64_t len,
-		      uint32_t flags);
-
-/**
- * vbe_ioeventfd_assign() - VIRTBE_IOEVENTFD: signal an eventfd on a write
- * @guest: the guest handle
- * @fd: an eventfd
- * @addr: the register's guest address
- * @len: 1, 2, 4 or 8, or 0 for any length
- * @flags: VIRTBE_IOEVENTFD_DATAMATCH and/or VIRTBE_IOEVENTFD_PIO
- * @datamatch: the value to match with VIRTBE_IOEVENTFD_DATAMATCH, else 0
- *
- * Return: 0, -EEXIST (conflicts with an ioeventfd), -EBADF, -EINVAL,
- * -EOPNOTSUPP, -ENOSPC, -ENODEV.
- */
-int vbe_ioeventfd_assign(struct vbe_guest *guest, int fd, uint64_t addr,
-			 uint32_t len, uint32_t flags, uint64_t datamatch);
-
-/**
- * vbe_ioeventfd_deassign() - remove an ioeventfd
- * @guest: the guest handle
- * @fd: @addr: @len: @flags: @datamatch: exactly as assigned
- *
- * Return: 0, -ENOENT (no such ioeventfd), -EINVAL, -ENODEV.
- */
-int vbe_ioeventfd_deassign(struct vbe_guest *guest, int fd, uint64_t addr,
-			   uint32_t len, uint32_t flags, uint64_t datamatch);
-
-/**
- * vbe_irqfd_assign_edge() - VIRTBE_IRQFD: each signal of @fd pulses a line
- * @guest: the guest handle
- * @fd: an eventfd
- * @line: the interrupt line
- *
- * Return: 0, -EBUSY (@fd drives another irqfd), -EBADF, -EINVAL,
- * -EOPNOTSUPP (the hypervisor lacks edge interrupts), -ENOSPC, -ENODEV.
- */
-int vbe_irqfd_assign_edge(struct vbe_guest *guest, int fd, uint32_t line);
-
-/**
- * vbe_irqfd_assign_level() - a level-triggered line with resampling
- * @guest: the guest handle
- * @fd: an eventfd; a signal asserts the line
- * @resamplefd: an eventfd the kernel signals when the guest acknowledges
- *	(EOIs) the interrupt and the line is lowered
- * @line: the interrupt line
- *
- * Return: as vbe_irqfd_assign_edge().
- */
-int vbe_irqfd_assign_level(struct vbe_guest *guest, int fd, int resamplefd,
-			   uint32_t line);
-
-/**
- * vbe_irqfd_assign_evtchn() - each signal of @fd notifies an event channel
- * @guest: the guest handle
- * @fd: an eventfd
- * @port: the hypervisor event channel port
- *
- * Return: as vbe_irqfd_assign_edge().
- */
-int vbe_irqfd_assign_evtchn(struct vbe_guest *guest, int fd, uint32_t port);
-
-/**
- * vbe_irqfd_assign_msi() - each signal of @fd sends a message interrupt
- * @guest: the guest handle
- * @fd: an eventfd
- * @addr: the MSI address
- * @data: the MSI data
- *
- * Return: as vbe_irqfd_assign_edge().
- */
-int vbe_irqfd_assign_msi(struct vbe_guest *guest, int fd, uint64_t addr,
-			 uint32_t data);
-
-/**
- * vbe_irqfd_deassign() - remove the irqfd driven by @fd
- * @guest: the guest handle
- * @fd: the eventfd
- *
- * Return: 0, -ENOENT (not assigned), -EBADF, -ENODEV.
- */
-int vbe_irqfd_deassign(struct vbe_guest *guest, int fd);
-
-/**
- * vbe_get_stats() - VIRTBE_GET_STATS: request channel counters
- * @guest: the guest handle
- * @stats: filled with the counters (the library sets size and flags)
- *
- * Return: 0, -ENODEV, -EINVAL.
- */
-int vbe_get_stats(struct vbe_guest *guest, struct virtbe_stats *stats);
-
-/* ------------------------------------------------------------------ */
-/* Layer 1: the request channel                                         */
-/* ------------------------------------------------------------------ */
-
-/**
- * vbe_read_requests() - read guest accesses from the guest fd
- * @guest: the guest handle
- * @reqs: room for @n records
- * @n: the number of records @reqs can hold, at least 1
- *
- * Every request returned must be answered with vbe_complete() or
- * vbe_complete_batch() (writes too: the vCPU waits for the completion).
- *
- * In API version 1 every record is exactly 64 bytes (sizeof(struct
- * virtbe_request)); a kernel that sends anything else (a partial record, or
- * a record whose size field is not 64) breaks the protocol.
- *
- * Return: the number of records read (1 to @n); 0 when the guest is gone
- * (end of file); -EAGAIN when no request waits; -EINVAL (@n is 0);
- * -EPROTO when a record is not the 64 bytes of API version 1; another
- * -errno of read(2).
- */
-int vbe_read_requests(struct vbe_guest *guest, struct virtbe_request *reqs,
-		      unsigned int n);
-
-/**
- * vbe_complete() - answer one request
- * @guest: the guest handle
- * @id: virtbe_request.id of the request
- * @data: the value read (ignored for writes)
- *
- * Return: 0, -ENOENT (unknown id, or the request already timed out),
- * -ENODEV, another -errno of write(2).
- */
-int vbe_complete(struct vbe_guest *guest, uint64_t id, uint64_t data);
-
-/**
- * vbe_complete_batch() - answer several requests with one write(2)
- * @guest: the guest handle
- * @comps: the completions; the caller sets id and data of each, the
- *	library sets size, flags and __reserved
- * @n: the number of completions
- *
- * The completions (32 bytes each in API version 1) go out in as few
- * write(2) calls as possible.  The kernel consumes records in order; when
- * it rejects one, the records before it stay consumed (a short write) and
- * the next write(2), which starts at the rejected record, fails with its
- * error.  A completion whose id the kernel rejects (-ENOENT: timed out
- * meanwhile) is skipped, so it does not prevent the others from being
- * delivered.
- *
- * Return: 0 when all were delivered; -ENOENT when every completion was
- * delivered except one or more rejected ids; another -errno when the
- * delivery stopped (the remaining requests will time out).
- */
-int vbe_complete_batch(struct vbe_guest *guest,
-		       struct virtbe_completion *comps, unsigned int n);
-
-/* ------------------------------------------------------------------ */
-/* Layer 2: guest memory translation                                    */
+/* struct vbe_memtab: guest memory translation                        */
 /* ------------------------------------------------------------------ */
 
 /**
@@ -503,7 +539,7 @@ int vbe_memtab_translate(const struct vbe_memtab *mt, uint64_t gpa,
 			 uint64_t len, bool write, void **ptr);
 
 /* ------------------------------------------------------------------ */
-/* Layer 2: split virtqueues                                            */
+/* struct vbe_vq: split virtqueues (and iovec helpers)                */
 /* ------------------------------------------------------------------ */
 
 /* Largest queue size (virtio 1.x split ring). */
@@ -672,7 +708,7 @@ size_t vbe_iov_from_buf(const struct iovec *iov, unsigned int iovcnt,
 			size_t offset, const void *buf, size_t len);
 
 /* ------------------------------------------------------------------ */
-/* Layer 2: the virtio-mmio (version 2) device model                    */
+/* struct vbe_dev: the virtio-mmio (version 2) device model           */
 /* ------------------------------------------------------------------ */
 
 /**
@@ -889,22 +925,6 @@ void vbe_dev_detach(struct vbe_dev *dev);
 int vbe_dev_handle_request(struct vbe_dev *dev,
 			   const struct virtbe_request *req,
 			   uint64_t *data_out);
-
-/**
- * vbe_guest_process() - serve the requests waiting on a guest fd
- * @guest: the guest handle
- *
- * Reads the waiting requests (in batches), dispatches each to the attached
- * device whose window contains it (vbe_dev_handle_request()), answers
- * accesses that match no device (reads all-ones) and writes the
- * completions.  Returns when no request waits, or after 256 requests so
- * that one busy guest cannot starve the caller's other fds (the guest fd
- * then stays readable).  Call it when the guest fd is readable.
- *
- * Return: the number of requests handled (0 when none waited), -ENODEV
- * when the guest is gone (hang up), another -errno of the request channel.
- */
-int vbe_guest_process(struct vbe_guest *guest);
 
 /**
  * vbe_dev_kick_fd() - the kick eventfd of a queue
@@ -1137,7 +1157,6 @@ struct vbe_queue_addr {
  * thread that handles requests, e.g. in vbe_dev_ops.queue_ready.
  *
  * Return: 0, -EINVAL (bad index), -ENOENT (the queue is not ready).
- * Since LIBVIRTBE_1.1.
  */
 int vbe_dev_queue_addr(const struct vbe_dev *dev, unsigned int q,
 		       struct vbe_queue_addr *addr);
@@ -1163,7 +1182,7 @@ uint32_t vbe_dev_interrupt_status(const struct vbe_dev *dev);
 uint64_t vbe_dev_invalid_accesses(const struct vbe_dev *dev);
 
 /* ------------------------------------------------------------------ */
-/* Layer 2: Device Tree configuration                                   */
+/* struct vbe_dt: Device Tree configuration                           */
 /* ------------------------------------------------------------------ */
 
 /**
