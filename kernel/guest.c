@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtbe core: guest fds, claimed ranges and statistics.
+ * virtbe core: guest fds, their lifecycle and statistics.
  *
  * Copyright (C) 2026 The virtbe authors
  */
@@ -15,47 +15,6 @@
 #include <linux/uaccess.h>
 
 #include "virtbe.h"
-
-/**
- * struct virtbe_range_ent - a range claimed by a guest fd
- * @node: entry in virtbe_guest.ranges, under virtbe_guest.lock
- * @hnode: entry in virtbe_hguest.ranges, under virtbe_hguest.lock
- * @pio: port I/O space
- * @addr: first address
- * @len: length in bytes
- */
-struct virtbe_range_ent {
-	struct list_head node;
-	struct list_head hnode;
-	bool pio;
-	u64 addr;
-	u64 len;
-};
-
-/**
- * struct virtbe_hguest - a hypervisor guest, shared by its attachments
- * @node: entry in virtbe_hguests
- * @ops: the backend
- * @guest_id: the backend's id of the guest
- * @users: attachments holding it (guest fds, attaches in progress), under
- *	virtbe_hguests_lock
- * @lock: protects @ranges; nests inside virtbe_guest.lock
- * @ranges: the ranges claimed by all attachments (virtbe_range_ent.hnode)
- *
- * A guest may be attached by any number of guest fds; their claims must
- * not overlap, whichever attachment made them.  Locks: virtbe_guest.lock,
- * then @lock, then whatever &virtbe_hyp_ops.claim_range and
- * &virtbe_hyp_ops.release_range take.  virtbe_hguests_lock nests in none
- * and is taken with no other held.
- */
-struct virtbe_hguest {
-	struct list_head node;
-	const struct virtbe_hyp_ops *ops;
-	u64 guest_id;
-	unsigned int users;
-	struct mutex lock;		/* @ranges */
-	struct list_head ranges;
-};
 
 static LIST_HEAD(virtbe_hguests);
 static DEFINE_MUTEX(virtbe_hguests_lock);	/* virtbe_hguests, users */
@@ -113,12 +72,13 @@ void virtbe_guest_get(struct virtbe_guest *g)
 {
 	kref_get(&g->ref);
 }
-EXPORT_SYMBOL_GPL(virtbe_guest_get);
+EXPORT_SYMBOL_NS_GPL(virtbe_guest_get, VIRTBE_NS);
 
 static void virtbe_guest_release(struct kref *ref)
 {
 	struct virtbe_guest *g = container_of(ref, struct virtbe_guest, ref);
 
+	WARN_ON_ONCE(g->state != VIRTBE_GUEST_DETACHED);
 	virtbe_ioreq_free(g);
 	kfree(g);
 }
@@ -131,18 +91,49 @@ void virtbe_guest_put(struct virtbe_guest *g)
 {
 	kref_put(&g->ref, virtbe_guest_release);
 }
-EXPORT_SYMBOL_GPL(virtbe_guest_put);
+EXPORT_SYMBOL_NS_GPL(virtbe_guest_put, VIRTBE_NS);
+
+/**
+ * virtbe_guest_hyp_data() - the backend's data of an attachment
+ * @g: the guest
+ *
+ * Return: &virtbe_attach_info.hyp_data as &virtbe_hyp_ops.attach set it.
+ */
+void *virtbe_guest_hyp_data(const struct virtbe_guest *g)
+{
+	return g->hyp_data;
+}
+EXPORT_SYMBOL_NS_GPL(virtbe_guest_hyp_data, VIRTBE_NS);
+
+/**
+ * virtbe_guest_set_state() - move an attachment to its next lifecycle state
+ * @g: the guest, with g->lock held
+ * @state: the new state (see enum virtbe_guest_state)
+ */
+void virtbe_guest_set_state(struct virtbe_guest *g,
+			    enum virtbe_guest_state state)
+{
+	unsigned long flags;
+
+	lockdep_assert_held(&g->lock);
+	spin_lock_irqsave(&g->req_lock, flags);
+	/* LIVE pairs with the acquire in the request path: slots set up. */
+	smp_store_release(&g->state, state);
+	spin_unlock_irqrestore(&g->req_lock, flags);
+}
 
 /* Stop serving the guest: requests, memory.  Idempotent; takes g->lock. */
 static void virtbe_guest_stop(struct virtbe_guest *g)
 {
+	enum virtbe_guest_state old;
+
 	mutex_lock(&g->lock);
-	if (!g->dead) {
-		g->dead = true;
-		if (g->ready) {
-			virtbe_ioreq_abort_all(g);
-			virtbe_mem_revoke_all(g);
-		}
+	old = g->state;
+	if (old == VIRTBE_GUEST_ATTACHING || old == VIRTBE_GUEST_LIVE)
+		virtbe_guest_set_state(g, VIRTBE_GUEST_DEAD);
+	if (old == VIRTBE_GUEST_LIVE) {
+		virtbe_ioreq_abort_all(g);
+		virtbe_mem_revoke_all(g);
 	}
 	mutex_unlock(&g->lock);
 }
@@ -161,30 +152,7 @@ void virtbe_guest_gone(struct virtbe_guest *g)
 {
 	virtbe_guest_stop(g);
 }
-EXPORT_SYMBOL_GPL(virtbe_guest_gone);
-
-/* Release @r, a range of @g: in the backend, then for every attachment. */
-static void virtbe_range_release(struct virtbe_guest *g,
-				 struct virtbe_range_ent *r)
-{
-	lockdep_assert_held(&g->lock);
-	mutex_lock(&g->hg->lock);
-	if (g->ops->release_range)
-		g->ops->release_range(g, r->pio, r->addr, r->len);
-	list_del(&r->hnode);
-	mutex_unlock(&g->hg->lock);
-	list_del(&r->node);
-	g->nr_ranges--;
-	kfree(r);
-}
-
-static void virtbe_ranges_release_all(struct virtbe_guest *g)
-{
-	struct virtbe_range_ent *r, *tmp;
-
-	list_for_each_entry_safe(r, tmp, &g->ranges, node)
-		virtbe_range_release(g, r);
-}
+EXPORT_SYMBOL_NS_GPL(virtbe_guest_gone, VIRTBE_NS);
 
 static int virtbe_guest_fop_release(struct inode *inode, struct file *file)
 {
@@ -197,108 +165,13 @@ static int virtbe_guest_fop_release(struct inode *inode, struct file *file)
 	virtbe_ioeventfd_release_all(g);
 	virtbe_ranges_release_all(g);
 	g->ops->detach(g);
-	g->detached = true;
+	virtbe_guest_set_state(g, VIRTBE_GUEST_DETACHED);
 	mutex_unlock(&g->lock);
 
 	virtbe_hguest_put(g->hg);
 	virtbe_hyp_put(g->ops);
 	virtbe_guest_put(g);
 	return 0;
-}
-
-static bool virtbe_range_overlaps(u64 a, u64 alen, u64 b, u64 blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
-/**
- * virtbe_range_claimed() - is [@addr, @addr + @len) inside one claimed range?
- * @g: the guest, with g->lock held
- * @pio: port I/O space
- * @addr: first address
- * @len: length
- *
- * Return: true if one range claimed by @g covers it all.
- */
-bool virtbe_range_claimed(struct virtbe_guest *g, bool pio, u64 addr, u64 len)
-{
-	struct virtbe_range_ent *r;
-
-	lockdep_assert_held(&g->lock);
-	list_for_each_entry(r, &g->ranges, node)
-		if (r->pio == pio && addr >= r->addr &&
-		    addr - r->addr < r->len && r->len - (addr - r->addr) >= len)
-			return true;
-	return false;
-}
-
-static long virtbe_claim_range(struct virtbe_ucmd *ucmd)
-{
-	struct virtbe_guest *g = ucmd->obj;
-	struct virtbe_range *cmd = ucmd->cmd;
-	bool pio = cmd->flags & VIRTBE_RANGE_PIO;
-	struct virtbe_range_ent *r, *new;
-	int ret;
-
-	if (cmd->flags & ~(VIRTBE_RANGE_PIO | VIRTBE_RANGE_RELEASE))
-		return -EOPNOTSUPP;
-	if (!cmd->len || cmd->addr + cmd->len < cmd->addr)
-		return -EINVAL;
-	if (pio && !(g->ops->features & VIRTBE_HYP_F_PIO))
-		return -EOPNOTSUPP;
-	if (!pio && !(g->ops->features & VIRTBE_HYP_F_MMIO))
-		return -EOPNOTSUPP;
-
-	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
-	if (!new)
-		return -ENOMEM;
-
-	mutex_lock(&g->lock);
-	ret = -ENODEV;
-	if (g->dead)
-		goto out_unlock;
-
-	if (cmd->flags & VIRTBE_RANGE_RELEASE) {
-		ret = -ENOENT;
-		list_for_each_entry(r, &g->ranges, node) {
-			if (r->pio == pio && r->addr == cmd->addr &&
-			    r->len == cmd->len) {
-				virtbe_range_release(g, r);
-				ret = 0;
-				break;
-			}
-		}
-		goto out_unlock;
-	}
-
-	/* Claims are exclusive across every attachment of the guest. */
-	mutex_lock(&g->hg->lock);
-	ret = -EEXIST;
-	list_for_each_entry(r, &g->hg->ranges, hnode)
-		if (r->pio == pio &&
-		    virtbe_range_overlaps(r->addr, r->len, cmd->addr, cmd->len))
-			goto out_unlock_hg;
-	ret = -ENOSPC;
-	if (g->nr_ranges >= VIRTBE_MAX_RANGES)
-		goto out_unlock_hg;
-	ret = g->ops->claim_range ?
-		g->ops->claim_range(g, pio, cmd->addr, cmd->len) : -EOPNOTSUPP;
-	if (ret)
-		goto out_unlock_hg;
-	new->pio = pio;
-	new->addr = cmd->addr;
-	new->len = cmd->len;
-	list_add_tail(&new->hnode, &g->hg->ranges);
-	list_add_tail(&new->node, &g->ranges);
-	g->nr_ranges++;
-	new = NULL;
-
-out_unlock_hg:
-	mutex_unlock(&g->hg->lock);
-out_unlock:
-	mutex_unlock(&g->lock);
-	kfree(new);
-	return ret;
 }
 
 static long virtbe_get_stats(struct virtbe_ucmd *ucmd)
@@ -365,7 +238,7 @@ static __poll_t virtbe_guest_fop_poll(struct file *file, poll_table *wait)
 	spin_lock_irqsave(&g->req_lock, flags);
 	if (!list_empty(&g->req_queue))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (g->gone)
+	if (g->state != VIRTBE_GUEST_LIVE)
 		mask |= EPOLLHUP;
 	spin_unlock_irqrestore(&g->req_lock, flags);
 	return mask;
@@ -392,6 +265,7 @@ static const struct file_operations virtbe_guest_fops = {
 long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 {
 	struct virtbe_attach *cmd = ucmd->cmd;
+	struct virtbe_attach_info info = {};
 	const struct virtbe_hyp_ops *ops;
 	struct virtbe_guest *g;
 	struct file *file;
@@ -432,9 +306,12 @@ long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 	g->timeout = msecs_to_jiffies(cmd->request_timeout_ms ?:
 				      VIRTBE_DEFAULT_TIMEOUT_MS);
 
-	ret = ops->attach(g, cmd->guest_id);
+	ret = ops->attach(g, cmd->guest_id, &info);
 	if (ret)
 		goto err_put_hg;
+	g->hyp_data = info.hyp_data;
+	g->nr_vcpus = info.nr_vcpus;
+	g->mem_pfnmap = info.mem_pfnmap;
 	ret = -EINVAL;
 	if (!g->nr_vcpus || g->nr_vcpus > VIRTBE_MAX_VCPUS ||
 	    (g->mem_pfnmap && !ops->mem_fault))
@@ -444,12 +321,13 @@ long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 		goto err_detach;
 	/*
 	 * From attach on, the hypervisor may dispatch or report the guest
-	 * dead; both wait for ready, and a guest that died meanwhile fails.
+	 * dead; requests are refused until LIVE, and a guest that died
+	 * meanwhile fails.
 	 */
 	mutex_lock(&g->lock);
-	ret = g->dead ? -ENOENT : 0;
-	if (!ret)	/* pairs with virtbe_ioreq_dispatch(): slots set up */
-		smp_store_release(&g->ready, true);
+	ret = g->state == VIRTBE_GUEST_DEAD ? -ENOENT : 0;
+	if (!ret)
+		virtbe_guest_set_state(g, VIRTBE_GUEST_LIVE);
 	mutex_unlock(&g->lock);
 	if (ret)
 		goto err_detach;
@@ -468,6 +346,9 @@ err_stop:
 err_detach:
 	/* The hypervisor may hold a reference (see virtbe_guest_gone()). */
 	ops->detach(g);
+	mutex_lock(&g->lock);
+	virtbe_guest_set_state(g, VIRTBE_GUEST_DETACHED);
+	mutex_unlock(&g->lock);
 	virtbe_hguest_put(g->hg);
 	virtbe_hyp_put(ops);
 	virtbe_guest_put(g);

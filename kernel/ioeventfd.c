@@ -239,7 +239,7 @@ long virtbe_ioeventfd(struct virtbe_ucmd *ucmd)
 	e->datamatch = cmd->datamatch;
 
 	mutex_lock(&g->lock);
-	if (g->dead)
+	if (g->state != VIRTBE_GUEST_LIVE)
 		ret = -ENODEV;
 	else if (cmd->flags & VIRTBE_IOEVENTFD_DEASSIGN)
 		ret = virtbe_ioeventfd_deassign(g, e);

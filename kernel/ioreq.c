@@ -46,7 +46,7 @@ static void virtbe_ioreq_timeout(struct timer_list *t)
 	bool expired = false;
 
 	spin_lock_irqsave(&g->req_lock, flags);
-	if (r->state != VIRTBE_IOREQ_IDLE && !g->gone) {
+	if (r->state != VIRTBE_IOREQ_IDLE && g->state == VIRTBE_GUEST_LIVE) {
 		virtbe_ioreq_finish(r);
 		expired = true;
 	}
@@ -91,23 +91,19 @@ void virtbe_ioreq_free(struct virtbe_guest *g)
 }
 
 /**
- * virtbe_ioreq_abort_all() - complete everything outstanding, stop queuing
- * @g: the guest
+ * virtbe_ioreq_abort_all() - complete everything outstanding
+ * @g: the guest, no longer LIVE
  *
- * After this, virtbe_ioreq_dispatch() fails with -ENODEV, readers see end of
- * file and pollers EPOLLHUP.  Every QUEUED or INFLIGHT request is completed
- * with all-ones and counted as aborted.  Process context.
+ * Every QUEUED or INFLIGHT request is completed with all-ones and counted
+ * as aborted; readers see end of file and pollers EPOLLHUP.  Process
+ * context.
  */
 void virtbe_ioreq_abort_all(struct virtbe_guest *g)
 {
 	unsigned long flags;
 	u32 i;
 
-	spin_lock_irqsave(&g->req_lock, flags);
-	g->gone = true;
-	spin_unlock_irqrestore(&g->req_lock, flags);
-
-	/* No timer can be armed once gone is set; wait for running ones. */
+	/* No timer can be armed once not LIVE; wait for running ones. */
 	for (i = 0; i < g->nr_vcpus; i++)
 		del_timer_sync(&g->reqs[i].timer);
 
@@ -146,8 +142,8 @@ void virtbe_ioreq_abort_all(struct virtbe_guest *g)
  */
 int virtbe_ioreq_posted(struct virtbe_guest *g, struct virtbe_io *io)
 {
-	/* Pairs with the release in attach. */
-	if (!smp_load_acquire(&g->ready))
+	/* Pairs with the release in virtbe_guest_set_state(). */
+	if (smp_load_acquire(&g->state) != VIRTBE_GUEST_LIVE)
 		return -ENODEV;
 	if (!io->write || !is_power_of_2(io->len) || io->len > 8)
 		return -EINVAL;
@@ -155,7 +151,7 @@ int virtbe_ioreq_posted(struct virtbe_guest *g, struct virtbe_io *io)
 		return VIRTBE_IO_DONE;
 	return virtbe_vmmio_access(g, io) ? VIRTBE_IO_KERNEL : -EOPNOTSUPP;
 }
-EXPORT_SYMBOL_GPL(virtbe_ioreq_posted);
+EXPORT_SYMBOL_NS_GPL(virtbe_ioreq_posted, VIRTBE_NS);
 
 /**
  * virtbe_ioreq_dispatch() - route a trapped guest access
@@ -180,8 +176,8 @@ int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io)
 	unsigned long flags;
 	int ret = VIRTBE_IO_QUEUED;
 
-	/* Pairs with the release in attach: reqs are set up. */
-	if (!smp_load_acquire(&g->ready))
+	/* Pairs with the release in virtbe_guest_set_state(): reqs set up. */
+	if (smp_load_acquire(&g->state) != VIRTBE_GUEST_LIVE)
 		return -ENODEV;
 	if (io->vcpu >= g->nr_vcpus || !is_power_of_2(io->len) || io->len > 8)
 		return -EINVAL;
@@ -192,7 +188,7 @@ int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io)
 
 	r = &g->reqs[io->vcpu];
 	spin_lock_irqsave(&g->req_lock, flags);
-	if (g->gone) {
+	if (g->state != VIRTBE_GUEST_LIVE) {
 		ret = -ENODEV;
 	} else if (r->state != VIRTBE_IOREQ_IDLE) {
 		ret = -EBUSY;
@@ -215,7 +211,7 @@ int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io)
 	}
 	return ret;
 }
-EXPORT_SYMBOL_GPL(virtbe_ioreq_dispatch);
+EXPORT_SYMBOL_NS_GPL(virtbe_ioreq_dispatch, VIRTBE_NS);
 
 /**
  * virtbe_ioreq_replay() - hand queued writes to a new ioeventfd
@@ -331,7 +327,7 @@ ssize_t virtbe_ioreq_read(struct virtbe_guest *g, char __user *buf,
 	for (;;) {
 		spin_lock_irqsave(&g->req_lock, flags);
 		n = virtbe_ioreq_take(g, recs, max);
-		if (n || g->gone) {
+		if (n || g->state != VIRTBE_GUEST_LIVE) {
 			spin_unlock_irqrestore(&g->req_lock, flags);
 			break;
 		}
@@ -339,7 +335,8 @@ ssize_t virtbe_ioreq_read(struct virtbe_guest *g, char __user *buf,
 		if (nonblock)
 			return -EAGAIN;
 		ret = wait_event_interruptible(g->wq,
-					       READ_ONCE(g->gone) ||
+					       READ_ONCE(g->state) !=
+					       VIRTBE_GUEST_LIVE ||
 					       !list_empty_careful(&g->req_queue));
 		if (ret)
 			return ret;
@@ -403,7 +400,7 @@ ssize_t virtbe_ioreq_write(struct virtbe_guest *g, const char __user *buf,
 
 	if (count < rec)
 		return -EINVAL;
-	if (READ_ONCE(g->gone))
+	if (READ_ONCE(g->state) != VIRTBE_GUEST_LIVE)
 		return -ENODEV;
 
 	while (count - done >= rec) {

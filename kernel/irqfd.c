@@ -77,7 +77,7 @@ bool virtbe_can_signal(struct eventfd_ctx *ctx)
 {
 	return eventfd_signal_allowed() && !this_cpu_read(virtbe_irqfd_src);
 }
-EXPORT_SYMBOL_GPL(virtbe_can_signal);
+EXPORT_SYMBOL_NS_GPL(virtbe_can_signal, VIRTBE_NS);
 
 static void virtbe_irqfd_inject(struct virtbe_irqfd_ent *irqfd)
 {
@@ -396,7 +396,7 @@ long virtbe_irqfd(struct virtbe_ucmd *ucmd)
 
 	/* Serialises assignment against deassignment. */
 	mutex_lock(&g->lock);
-	if (g->dead)
+	if (g->state != VIRTBE_GUEST_LIVE)
 		ret = -ENODEV;
 	else if (cmd->flags & VIRTBE_IRQFD_DEASSIGN)
 		ret = virtbe_irqfd_deassign(g, cmd->fd);
@@ -451,7 +451,7 @@ void virtbe_irq_resample(struct virtbe_guest *g, u32 type, u32 irq)
 			g->ops->irq_set(g, &v->irq, true);
 	rcu_read_unlock();
 }
-EXPORT_SYMBOL_GPL(virtbe_irq_resample);
+EXPORT_SYMBOL_NS_GPL(virtbe_irq_resample, VIRTBE_NS);
 
 /*
  * A level line follows InterruptStatus: it goes down once every cause is

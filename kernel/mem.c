@@ -312,7 +312,7 @@ long virtbe_mem_map(struct virtbe_ucmd *ucmd)
 
 	mutex_lock(&g->lock);
 	ret = -ENODEV;
-	if (g->dead)
+	if (g->state != VIRTBE_GUEST_LIVE)
 		goto err_unlock;
 	ret = -EEXIST;
 	if (virtbe_mem_overlaps(g, cmd->gpa, cmd->len))

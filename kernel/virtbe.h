@@ -1,11 +1,41 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * virtbe core: private interfaces shared by the core and hypervisor backends.
+ * virtbe core: private interfaces of the core's files.  No backend
+ * includes this: backends see only <virtbe_backend.h>.
  *
  * Copyright (C) 2026 The virtbe authors
  */
 #ifndef _VIRTBE_H
 #define _VIRTBE_H
+
+/**
+ * DOC: Locking
+ *
+ * Lock order, outermost first; a lock is never taken while one listed
+ * after it is held:
+ *
+ * 1. virtbe_guest.lock (mutex): one attachment's configuration (ranges,
+ *    memory windows, ioeventfds, irqfd assignment) and teardown.
+ * 2. virtbe_hguest.lock (mutex): the ranges claimed by all attachments of
+ *    one hypervisor guest; &virtbe_hyp_ops.claim_range and
+ *    &virtbe_hyp_ops.release_range run under it and take only the
+ *    backend's own locks.
+ * 3. virtbe_mem.sem (rwsem): one memory window; faults read, revocation
+ *    writes (under virtbe_guest.lock).
+ * 4. An eventfd's wait queue lock (spinlock, taken by the eventfd core):
+ *    irqfd wakeup callbacks run under it and call &virtbe_hyp_ops.irq_set.
+ * 5. virtbe_guest.irqfd_lock (spinlock, irqs off): the irqfd and
+ *    virtio-mmio device lists; never held while signalling an eventfd
+ *    (resampling walks the lists under RCU instead).
+ * 6. virtbe_guest.req_lock (spinlock, irqs off): request slots, the queue
+ *    and the lifecycle state; innermost: &virtbe_hyp_ops.complete and
+ *    wake-ups run after dropping it.
+ *
+ * virtbe_hguests_lock and virtbe_hyp_lock (mutexes, the global lists of
+ * hypervisor guests and of backends) are taken with no other lock held.
+ * Lookups in the request path (ioeventfds, virtio-mmio devices, irqfds for
+ * resampling) run under RCU.
+ */
 
 #include <linux/atomic.h>
 #include <linux/bits.h>
@@ -22,10 +52,8 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/virtbe.h>
+#include <virtbe_backend.h>
 
-/* vCPU index bits in a request id; the rest is a sequence number. */
-#define VIRTBE_ID_VCPU_BITS	12
-#define VIRTBE_MAX_VCPUS	BIT(VIRTBE_ID_VCPU_BITS)
 #define VIRTBE_MAX_RANGES	64
 #define VIRTBE_MAX_IOEVENTFDS	8192
 #define VIRTBE_MAX_IRQFDS	1024
@@ -34,39 +62,50 @@
 #define VIRTBE_MAX_TIMEOUT_MS	60000
 #define VIRTBE_IOEV_HASH_BITS	10
 
-struct virtbe_guest;
-struct virtbe_hguest;
-
 /**
- * struct virtbe_io - one trapped guest access, as a hypervisor reports it
- * @vcpu: the vCPU that made the access, below virtbe_guest.nr_vcpus
- * @len: 1, 2, 4 or 8
- * @write: true for a write
- * @pio: true for port I/O
- * @addr: guest address
- * @data: the value written (for a write)
+ * struct virtbe_hguest - a hypervisor guest, shared by its attachments
+ * @node: entry in virtbe_hguests
+ * @ops: the backend
+ * @guest_id: the backend's id of the guest
+ * @users: attachments holding it (guest fds, attaches in progress), under
+ *	virtbe_hguests_lock
+ * @lock: protects @ranges; nests inside virtbe_guest.lock
+ * @ranges: the ranges claimed by all attachments (virtbe_range_ent.hnode)
+ *
+ * A guest may be attached by any number of guest fds; their claims must
+ * not overlap, whichever attachment made them.
  */
-struct virtbe_io {
-	u32 vcpu;
-	u8 len;
-	bool write;
-	bool pio;
-	u64 addr;
-	u64 data;
+struct virtbe_hguest {
+	struct list_head node;
+	const struct virtbe_hyp_ops *ops;
+	u64 guest_id;
+	unsigned int users;
+	struct mutex lock;		/* @ranges */
+	struct list_head ranges;
 };
 
 /**
- * struct virtbe_irq - an interrupt as the core hands it to a backend
- * @type: VIRTBE_IRQ_*
- * @irq: line or event channel port
- * @msi_addr: MSI address (VIRTBE_IRQ_MSI)
- * @msi_data: MSI data (VIRTBE_IRQ_MSI)
+ * enum virtbe_guest_state - the lifecycle of an attachment
+ * @VIRTBE_GUEST_ATTACHING: &virtbe_hyp_ops.attach runs, or the core sets
+ *	the attachment up: the hypervisor may already call in, requests are
+ *	refused (-ENODEV)
+ * @VIRTBE_GUEST_LIVE: serving requests
+ * @VIRTBE_GUEST_DEAD: the guest died (virtbe_guest_gone()) or its fd is
+ *	closing: requests were completed, memory windows revoked, no new
+ *	object may be made (-ENODEV); readers see end of file
+ * @VIRTBE_GUEST_DETACHED: &virtbe_hyp_ops.detach was called
+ *
+ * Transitions: ATTACHING -> LIVE when attach succeeded; ATTACHING -> DEAD
+ * when the guest died during attach (which then fails with ENOENT);
+ * LIVE -> DEAD; ATTACHING or DEAD -> DETACHED.  Written with both
+ * virtbe_guest.lock and virtbe_guest.req_lock held (LIVE with release
+ * semantics, for the request path's lockless check); read under either.
  */
-struct virtbe_irq {
-	u32 type;
-	u32 irq;
-	u64 msi_addr;
-	u32 msi_data;
+enum virtbe_guest_state {
+	VIRTBE_GUEST_ATTACHING,
+	VIRTBE_GUEST_LIVE,
+	VIRTBE_GUEST_DEAD,
+	VIRTBE_GUEST_DETACHED,
 };
 
 /**
@@ -93,97 +132,6 @@ struct virtbe_vmmio {
 #define VIRTBE_VMMIO_ACK	0x64
 #define VIRTBE_VMMIO_STATUS	0x70
 #define VIRTBE_VMMIO_SPAN	0x100
-
-/**
- * struct virtbe_hyp_ops - a hypervisor backend
- * @owner: the module providing the backend; pinned while a guest uses it
- * @name: short name, e.g. "xen"
- * @id: VIRTBE_HYP_*
- * @features: VIRTBE_HYP_F_* this backend supports
- *
- * @attach: bind @g, one attachment (guest fd), to the hypervisor's guest
- *	@guest_id.  A guest may have any number of attachments at once, each
- *	its own server (Xen: its own IOREQ server) with its own ranges: the
- *	backend keeps nothing per guest that two attachments would share or
- *	free twice, and routes an access to the attachment whose
- *	@claim_range covered it (the core keeps claims of one guest's
- *	attachments from overlapping).  Sets @g->nr_vcpus and may set
- *	@g->hyp_data and (with @mem_fault) @g->mem_pfnmap.  Returns 0,
- *	-ENOENT (no such guest), -ENOSPC (the hypervisor has no room for
- *	another attachment of the guest) or another -errno.  Process context.
- * @detach: undo @attach.  After it returns the backend makes no more calls
- *	into the core for @g.  Every request was completed before.  Called
- *	once, in process context, also when the guest died.
- * @mem_map: (optional: without it VIRTBE_MEM_MAP fails with EOPNOTSUPP)
- *	fill @pages with referenced pages for @nr_pages guest frames
- *	from @gpa.  Returns 0, -ENXIO (not guest RAM), -EIO (the hypervisor
- *	failed) or -ENOMEM.  On failure no page is left referenced.  Process
- *	context, may sleep.
- * @mem_unmap: (optional) release pages filled by @mem_map.  Process
- *	context.
- * @mem_fault: (optional) for guests whose frames cannot be inserted into
- *	a user mapping as ordinary pages (Xen PV: only the hypervisor may
- *	write a page table entry naming another domain's frame).  Used for
- *	the guests whose @attach set @g->mem_pfnmap: their memory fds are
- *	mapped VM_IO | VM_PFNMAP and a fault calls it to map @nr_pages guest
- *	frames from @gpa at @addr of @vma (all inside one window filled by
- *	@mem_map).  Returns 0 or -errno.  Process context, mmap lock held
- *	for reading.
- * @claim_range: (optional: without it VIRTBE_CLAIM_RANGE fails with
- *	EOPNOTSUPP) route guest accesses to [@addr, @addr + @len) to @g.
- *	The core has checked arguments and overlaps with the ranges of every
- *	attachment of the guest, and holds the lock that keeps them so.
- *	Process context.
- * @release_range: (optional) undo @claim_range.  Process context.
- * @complete: finish the access of @vcpu that virtbe_ioreq_dispatch()
- *	queued: @data is the value read (ignored for writes), @aborted true
- *	when the kernel completed it (timeout or teardown).  May be called in
- *	any context, including hard interrupt context: must not sleep.
- * @irq_check: (optional) validate an interrupt at irqfd assignment
- *	(e.g. the line exists); returns 0 or -EINVAL.  Process context.
- * @irq_set: raise @irq: a pulse for edge, event channel and MSI kinds;
- *	for a level line, set it to @level.  The hypervisor lowers a level
- *	line when the guest EOIs, if it can tell, then calls
- *	virtbe_irq_resample(); the core lowers it (@level false) only for a
- *	virtio-mmio device whose InterruptStatus it keeps, once no cause is
- *	left.  Mandatory when @features offers an interrupt kind.  Called
- *	from the eventfd wakeup callback with the eventfd's lock held and
- *	interrupts possibly disabled, from virtbe_irq_resample() under RCU,
- *	and from virtbe_ioreq_dispatch() (in the backend's context): must
- *	not sleep, and must not signal an eventfd unless virtbe_can_signal()
- *	says so (defer otherwise).  Must cope with a guest that already
- *	died.
- */
-struct virtbe_hyp_ops {
-	struct module *owner;
-	const char *name;
-	u32 id;
-	u64 features;
-
-	/* Guest */
-	int (*attach)(struct virtbe_guest *g, u64 guest_id);
-	void (*detach)(struct virtbe_guest *g);
-
-	/* Memory */
-	int (*mem_map)(struct virtbe_guest *g, u64 gpa, unsigned long nr_pages,
-		       struct page **pages);
-	void (*mem_unmap)(struct virtbe_guest *g, unsigned long nr_pages,
-			  struct page **pages);
-	int (*mem_fault)(struct virtbe_guest *g, struct vm_area_struct *vma,
-			 unsigned long addr, u64 gpa, unsigned long nr_pages);
-
-	/* Ranges and requests */
-	int (*claim_range)(struct virtbe_guest *g, bool pio, u64 addr, u64 len);
-	void (*release_range)(struct virtbe_guest *g, bool pio, u64 addr,
-			      u64 len);
-	void (*complete)(struct virtbe_guest *g, u32 vcpu, u64 data,
-			 bool aborted);
-
-	/* Interrupts */
-	int (*irq_check)(struct virtbe_guest *g, const struct virtbe_irq *irq);
-	void (*irq_set)(struct virtbe_guest *g, const struct virtbe_irq *irq,
-			bool level);
-};
 
 enum virtbe_ioreq_state {
 	VIRTBE_IOREQ_IDLE,
@@ -217,19 +165,14 @@ struct virtbe_ioreq {
  * @guest_id: the hypervisor's id of the guest
  * @hg: the hypervisor guest, shared with the other attachments of the same
  *	guest: the claimed ranges of all of them
- * @nr_vcpus: number of vCPUs, set by &virtbe_hyp_ops.attach
- * @mem_pfnmap: set by &virtbe_hyp_ops.attach: the guest's memory fds are
- *	mapped through &virtbe_hyp_ops.mem_fault
+ * @nr_vcpus: number of vCPUs (&virtbe_attach_info.nr_vcpus)
+ * @mem_pfnmap: the guest's memory fds are mapped through
+ *	&virtbe_hyp_ops.mem_fault (&virtbe_attach_info.mem_pfnmap)
  * @lock: serialises configuration (ranges, memory, ioeventfds, irqfds) and
  *	teardown
- * @dead: the guest is gone or being torn down: no new objects
- * @ready: set (release) once the core can take requests; the hypervisor
- *	may call in before that, e.g. as soon as &virtbe_hyp_ops.attach
- *	published the guest
- * @detached: &virtbe_hyp_ops.detach was called
+ * @state: enum virtbe_guest_state, written under @lock and @req_lock
  * @timeout: request timeout in jiffies
- * @req_lock: protects @req_queue, @reqs[].state/id, @seq, @gone
- * @gone: set with @req_lock: no new requests are queued
+ * @req_lock: protects @req_queue, @reqs[].state/id, @seq
  * @req_queue: QUEUED requests in arrival order
  * @reqs: one request slot per vCPU
  * @seq: sequence number of the last request id
@@ -244,6 +187,7 @@ struct virtbe_ioreq {
  * @irqfds: assigned irqfds
  * @nr_irqfds: entries in @irqfds
  * @vmmios: virtio-mmio devices whose InterruptStatus the kernel keeps
+ *	(struct virtbe_vmmio, an RCU list written under @irqfd_lock)
  * @stat_requests: see struct virtbe_stats
  * @stat_completions: see struct virtbe_stats
  * @stat_timeouts: see struct virtbe_stats
@@ -262,13 +206,10 @@ struct virtbe_guest {
 	bool mem_pfnmap;
 
 	struct mutex lock;		/* configuration and teardown */
-	bool dead;
-	bool ready;
-	bool detached;
+	enum virtbe_guest_state state;
 	unsigned long timeout;
 
-	spinlock_t req_lock;		/* request slots and queue */
-	bool gone;
+	spinlock_t req_lock;		/* request slots, queue and state */
 	struct list_head req_queue;
 	struct virtbe_ioreq *reqs;
 	u64 seq;
@@ -296,93 +237,21 @@ struct virtbe_guest {
 	atomic64_t stat_irqs;
 };
 
-/**
- * struct virtbe_ucmd - an ioctl call being executed
- * @obj: the object the ioctl was issued on (control device or guest)
- * @cmd: the struct copied from userspace, sized for the kernel
- * @user_size: the caller's size field
- * @new_file: a file the handler created (see virtbe_ucmd_return_file())
- */
-struct virtbe_ucmd {
-	void *obj;
-	void *cmd;
-	u32 user_size;
-	struct file *new_file;
-};
-
-/**
- * virtbe_ucmd_return_file() - hand a new file back from an ioctl handler
- * @ucmd: the call
- * @file: the new file, fully set up: its release undoes everything
- *
- * The dispatcher gives the file an fd (O_CLOEXEC) and installs it only
- * once the output struct reached userspace; on any failure it releases
- * the file instead, so a failed call leaves nothing behind.
- *
- * Return: 0, for the handler to return; the ioctl returns the fd.
- */
-static inline long virtbe_ucmd_return_file(struct virtbe_ucmd *ucmd,
-					   struct file *file)
-{
-	ucmd->new_file = file;
-	return 0;
-}
-
-/**
- * struct virtbe_ioctl_op - one entry of an ioctl table
- * @size: sizeof() the kernel's struct
- * @min_size: offsetofend() of the last field of the first version
- * @ioctl_num: the ioctl number
- * @out: the struct has output fields and is copied back
- * @execute: the handler; returns a non-negative value (e.g. an fd) or -errno
- */
-struct virtbe_ioctl_op {
-	unsigned int size;
-	unsigned int min_size;
-	unsigned int ioctl_num;
-	bool out;
-	long (*execute)(struct virtbe_ucmd *ucmd);
-};
-
-#define __VIRTBE_IOCTL_OP(_ioctl, _fn, _struct, _last, _out)		\
-	[_IOC_NR(_ioctl) & 0x3f] = {					\
-		.size = sizeof(_struct) +				\
-			BUILD_BUG_ON_ZERO(sizeof(_struct) <		\
-					  2 * sizeof(u32)),		\
-		.min_size = offsetofend(_struct, _last),		\
-		.ioctl_num = _ioctl,					\
-		.out = _out,						\
-		.execute = _fn,						\
-	}
-
-/* An ioctl whose struct is input only. */
-#define VIRTBE_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
-	__VIRTBE_IOCTL_OP(_ioctl, _fn, _struct, _last, false)
-/* An ioctl with out_* fields: the struct is copied back. */
-#define VIRTBE_IOCTL_OP_OUT(_ioctl, _fn, _struct, _last)		\
-	__VIRTBE_IOCTL_OP(_ioctl, _fn, _struct, _last, true)
-
-/* Largest ioctl struct handled by virtbe_ioctl_dispatch(). */
-#define VIRTBE_UCMD_MAX	64
-
-long virtbe_ioctl_dispatch(const struct virtbe_ioctl_op *ops,
-			   unsigned int nr_ops, void *obj, unsigned int cmd,
-			   unsigned long arg);
-
-/* Backend registry (main.c) */
-int virtbe_hyp_register(const struct virtbe_hyp_ops *ops);
-void virtbe_hyp_unregister(const struct virtbe_hyp_ops *ops);
+/* Backend registry and GET_INFO (hyp.c) */
 const struct virtbe_hyp_ops *virtbe_hyp_get(u32 id);
 void virtbe_hyp_put(const struct virtbe_hyp_ops *ops);
 u64 virtbe_hyp_loaded_mask(void);
+long virtbe_get_info(struct virtbe_ucmd *ucmd);
 
 /* Guests (guest.c) */
 long virtbe_guest_attach(struct virtbe_ucmd *ucmd);
-void virtbe_guest_get(struct virtbe_guest *g);
-void virtbe_guest_put(struct virtbe_guest *g);
-void virtbe_guest_gone(struct virtbe_guest *g);
-long virtbe_get_info(struct virtbe_ucmd *ucmd);
+void virtbe_guest_set_state(struct virtbe_guest *g,
+			    enum virtbe_guest_state state);
+
+/* Claimed ranges (range.c) */
+long virtbe_claim_range(struct virtbe_ucmd *ucmd);
 bool virtbe_range_claimed(struct virtbe_guest *g, bool pio, u64 addr, u64 len);
+void virtbe_ranges_release_all(struct virtbe_guest *g);
 
 /* Memory windows (mem.c) */
 int virtbe_mem_init(void);
@@ -403,13 +272,6 @@ ssize_t virtbe_ioreq_read(struct virtbe_guest *g, char __user *buf,
 ssize_t virtbe_ioreq_write(struct virtbe_guest *g, const char __user *buf,
 			   size_t count);
 
-/* Return values of virtbe_ioreq_dispatch() */
-#define VIRTBE_IO_QUEUED	0	/* &virtbe_hyp_ops.complete will follow */
-#define VIRTBE_IO_DONE		1	/* consumed by an ioeventfd */
-#define VIRTBE_IO_KERNEL	2	/* answered by the kernel, io->data set */
-int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io);
-int virtbe_ioreq_posted(struct virtbe_guest *g, struct virtbe_io *io);
-
 /* ioeventfd (ioeventfd.c) */
 long virtbe_ioeventfd(struct virtbe_ucmd *ucmd);
 bool virtbe_ioeventfd_signal(struct virtbe_guest *g,
@@ -421,19 +283,7 @@ int virtbe_irqfd_init(void);
 void virtbe_irqfd_exit(void);
 long virtbe_irqfd(struct virtbe_ucmd *ucmd);
 void virtbe_irqfd_release_all(struct virtbe_guest *g);
-void virtbe_irq_resample(struct virtbe_guest *g, u32 type, u32 irq);
 bool virtbe_vmmio_access(struct virtbe_guest *g, struct virtbe_io *io);
-bool virtbe_can_signal(struct eventfd_ctx *ctx);
-
-/* eventfd_signal() lost its count argument in 6.8. */
-static inline void virtbe_eventfd_signal(struct eventfd_ctx *ctx)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
-	eventfd_signal(ctx);
-#else
-	eventfd_signal(ctx, 1);
-#endif
-}
 
 /* vm_flags became read-only in 6.3. */
 static inline void virtbe_vma_set_flags(struct vm_area_struct *vma,

@@ -27,7 +27,7 @@
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 
-#include "../virtbe.h"
+#include <virtbe_backend.h>
 
 #define SIM_MAX_VCPUS		256
 #define SIM_MAX_RAM		16
@@ -269,13 +269,14 @@ static void sim_irq_work(struct work_struct *work)
 
 static struct sim_guest *sim_sg(struct virtbe_guest *g)
 {
-	struct sim_be *be = g->hyp_data;
+	struct sim_be *be = virtbe_guest_hyp_data(g);
 
 	return be->sg;
 }
 
 /* Any number of attachments: each one a struct sim_be. */
-static int sim_attach(struct virtbe_guest *g, u64 guest_id)
+static int sim_attach(struct virtbe_guest *g, u64 guest_id,
+		      struct virtbe_attach_info *info)
 {
 	struct sim_guest *sg;
 	struct sim_be *be;
@@ -310,14 +311,14 @@ static int sim_attach(struct virtbe_guest *g, u64 guest_id)
 		kfree(be);
 		return ret;
 	}
-	g->hyp_data = be;
-	g->nr_vcpus = sg->nr_vcpus;
+	info->hyp_data = be;
+	info->nr_vcpus = sg->nr_vcpus;
 	return 0;
 }
 
 static void sim_detach(struct virtbe_guest *g)
 {
-	struct sim_be *be = g->hyp_data;
+	struct sim_be *be = virtbe_guest_hyp_data(g);
 	struct sim_guest *sg = be->sg;
 	struct sim_range *r, *tmp;
 	unsigned long flags;
@@ -339,7 +340,6 @@ static void sim_detach(struct virtbe_guest *g)
 	list_for_each_entry_safe(r, tmp, &ranges, node)
 		kfree(r);
 	kfree(be);
-	g->hyp_data = NULL;
 	sim_guest_put(sg);
 }
 
@@ -413,7 +413,7 @@ out:
 static int sim_claim_range(struct virtbe_guest *g, bool pio, u64 addr,
 			   u64 len)
 {
-	struct sim_be *be = g->hyp_data;
+	struct sim_be *be = virtbe_guest_hyp_data(g);
 	struct sim_guest *sg = be->sg;
 	struct sim_range *r;
 	unsigned long flags;
@@ -433,7 +433,7 @@ static int sim_claim_range(struct virtbe_guest *g, bool pio, u64 addr,
 static void sim_release_range(struct virtbe_guest *g, bool pio, u64 addr,
 			      u64 len)
 {
-	struct sim_be *be = g->hyp_data;
+	struct sim_be *be = virtbe_guest_hyp_data(g);
 	struct sim_guest *sg = be->sg;
 	struct sim_range *r, *found = NULL;
 	unsigned long flags;
@@ -1043,3 +1043,4 @@ module_exit(sim_exit);
 MODULE_DESCRIPTION("virtbe_sim: a simulated hypervisor for virtbe");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(VIRTBE_VERSION);
+MODULE_IMPORT_NS(VIRTBE_NS);

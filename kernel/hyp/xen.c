@@ -77,7 +77,7 @@
 #include <xen/interface/hvm/ioreq.h>
 #endif
 
-#include "../virtbe.h"
+#include <virtbe_backend.h>
 
 /* ---- Xen public ABI records (xen/include/public/hvm/dm_op.h, ioreq.h) ---- */
 
@@ -689,7 +689,7 @@ bad:
 static void vbx_complete(struct virtbe_guest *g, u32 vcpu, u64 data,
 			 bool aborted)
 {
-	struct vbx_guest *xg = g->hyp_data;
+	struct vbx_guest *xg = virtbe_guest_hyp_data(g);
 	struct vbx_vcpu *v = &xg->vcpus[vcpu];
 
 	vbx_respond(v, READ_ONCE(v->req->flags) & VBX_IOREQ_READ, data);
@@ -936,7 +936,8 @@ static int vbx_bind_vcpus(struct vbx_guest *xg)
 	return 0;
 }
 
-static int vbx_attach(struct virtbe_guest *g, u64 guest_id)
+static int vbx_attach(struct virtbe_guest *g, u64 guest_id,
+		      struct virtbe_attach_info *info)
 {
 	struct vbx_dm_op op = { .op = VBX_DMOP_nr_vcpus };
 	struct vbx_guest *xg;
@@ -1001,9 +1002,9 @@ static int vbx_attach(struct virtbe_guest *g, u64 guest_id)
 	if (ret)
 		goto err_unbind;
 
-	g->hyp_data = xg;
-	g->nr_vcpus = nr;
-	g->mem_pfnmap = !vbx_xlate;
+	info->hyp_data = xg;
+	info->nr_vcpus = nr;
+	info->mem_pfnmap = !vbx_xlate;
 	queue_delayed_work(vbx_wq, &xg->watch, msecs_to_jiffies(VBX_WATCH_MS));
 	pr_info("d%u: ioreq server %u, %u vCPUs\n", xg->domid, xg->id, nr);
 	return 0;
@@ -1024,7 +1025,7 @@ err_free:
 
 static void vbx_detach(struct virtbe_guest *g)
 {
-	struct vbx_guest *xg = g->hyp_data;
+	struct vbx_guest *xg = virtbe_guest_hyp_data(g);
 	unsigned long port;
 	void *entry;
 
@@ -1044,7 +1045,6 @@ static void vbx_detach(struct virtbe_guest *g)
 			xg->domid, atomic64_read(&xg->stat_buf_dropped));
 	kfree(xg->vcpus);
 	kfree(xg);
-	g->hyp_data = NULL;
 }
 
 static void vbx_mem_unmap(struct virtbe_guest *g, unsigned long nr_pages,
@@ -1057,7 +1057,7 @@ static void vbx_mem_unmap(struct virtbe_guest *g, unsigned long nr_pages,
 static int vbx_mem_map(struct virtbe_guest *g, u64 gpa, unsigned long nr_pages,
 		       struct page **pages)
 {
-	struct vbx_guest *xg = g->hyp_data;
+	struct vbx_guest *xg = virtbe_guest_hyp_data(g);
 	unsigned long i, done = 0;
 	xen_pfn_t *gfns;
 	int ret;
@@ -1111,7 +1111,7 @@ out_free:
 static int vbx_mem_fault(struct virtbe_guest *g, struct vm_area_struct *vma,
 			 unsigned long addr, u64 gpa, unsigned long nr_pages)
 {
-	struct vbx_guest *xg = g->hyp_data;
+	struct vbx_guest *xg = virtbe_guest_hyp_data(g);
 	xen_pfn_t *gfns;
 	unsigned long i;
 	int *errs, ret;
@@ -1138,7 +1138,7 @@ out:
 static int vbx_claim(struct virtbe_guest *g, bool pio, u64 addr, u64 len,
 		     bool map)
 {
-	struct vbx_guest *xg = g->hyp_data;
+	struct vbx_guest *xg = virtbe_guest_hyp_data(g);
 	struct vbx_dm_op op = {
 		.op = map ? VBX_DMOP_map_io_range_to_ioreq_server :
 			    VBX_DMOP_unmap_io_range_from_ioreq_server,
@@ -1194,7 +1194,7 @@ static void vbx_set_line(struct vbx_guest *xg, u32 line, bool level)
 
 static int vbx_irq_check(struct virtbe_guest *g, const struct virtbe_irq *irq)
 {
-	struct vbx_guest *xg = g->hyp_data;
+	struct vbx_guest *xg = virtbe_guest_hyp_data(g);
 	evtchn_port_t local;
 	int ret = 0;
 
@@ -1233,7 +1233,7 @@ out_unlock:
 static void vbx_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
 			bool level)
 {
-	struct vbx_guest *xg = g->hyp_data;
+	struct vbx_guest *xg = virtbe_guest_hyp_data(g);
 	struct vbx_dm_op op;
 	void *entry;
 
@@ -1335,3 +1335,4 @@ module_exit(vbx_exit);
 MODULE_DESCRIPTION("virtbe_xen: Xen IOREQ server backend for virtbe");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(VIRTBE_VERSION);
+MODULE_IMPORT_NS(VIRTBE_NS);
