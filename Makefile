@@ -204,7 +204,7 @@ check:
 
 # --------------------------------------------------------------- demo/bench
 demo: deps
-	scripts/xen-lane.sh --log $(B)/xen/demo.log
+	scripts/xen-lane.sh --demo --log $(B)/xen/demo.log
 
 demo-sim: deps
 	@$(MAKE) --no-print-directory modules KVER=$(DEMO_LANE)

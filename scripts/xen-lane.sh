@@ -45,6 +45,9 @@
 #                    reproducer: PVH domUs spin on unclaimed MMIO reads for
 #                    S seconds with no virtbe loaded (dom0-test.sh)
 #   --tsc-mode M     the domUs' xl tsc_mode (with --repro-triple-fault)
+#   --demo           (make demo) show the tests' results and notes as they
+#                    come, with the elapsed time and a line every 30 s,
+#                    instead of the whole console (still in the log)
 # Env VIRTBE_BRIDGE: the virtbe-vhost-user to pack (default: the one
 #   tools/vhost-user builds).
 # Env VIRTBE_QEMU_X86: the qemu-system-x86_64 to run (default: Debian's);
@@ -57,7 +60,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
-log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-420} retries=6 quiet=0 repro= tsc_mode=
+log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-420} retries=6 quiet=0 demo=0 repro= tsc_mode=
 dom0=pv arch=amd64 kver=6.1 bench=0 bench_iters=960 bench_maps=3 bench_budget=10
 die() { echo "xen-lane.sh: $*" >&2; exit 2; }
 say() { echo "xen-lane.sh: $*" >&2; }
@@ -75,6 +78,7 @@ while [ $# -gt 0 ]; do
 	--arch) arch=$2; shift 2 ;;
 	--kver) kver=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--demo) demo=1; shift ;;
 	--repro-triple-fault) repro=$2; shift 2 ;;
 	--tsc-mode) tsc_mode=$2; shift 2 ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -372,6 +376,35 @@ if ! flock -n 8; then
 	say "waiting for another QEMU run to finish (flock /tmp/virtbe-qemu.lock)"
 	flock 8
 fi
+# --demo's live view: the tests' results and notes with the elapsed time,
+# not the ~150 boot lines of Xen and dom0 (the whole log stays in $log);
+# when nothing was said for 30 s, what the log's last line shows
+narrate() {
+	local t0 last=0 n=0 said out
+	t0=$(date +%s) said=$t0
+	echo "demo: booting Xen 4.17 and a $dom0 dom0 (Debian $kver) in QEMU; the whole console log is $log"
+	while kill -0 $qpid 2>/dev/null; do
+		n=$(wc -l <"$log")
+		if [ "$n" -gt "$last" ]; then
+			out=$(sed -n "$((last + 1)),${n}p" "$log" | tr -d '\r' |
+				awk -v t="$(( $(date +%s) - t0 ))" '
+				/^### VIRTBE BOOTED/ { printf "[%4ds] dom0 is up (%s); the test starts\n", t, $4; next }
+				/^(ok|not ok) / || /^# / { printf "[%4ds] %s\n", t, $0 }')
+			last=$n
+			[ -z "$out" ] || { echo "$out"; said=$(date +%s); }
+		fi
+		if [ $(( $(date +%s) - said )) -ge 30 ]; then
+			printf '[%4ds] ... still running; the console'"'"'s last line: %s\n' \
+				$(( $(date +%s) - t0 )) "$(tail -n 1 "$log" | tr -d '\r' | cut -c1-90)"
+			said=$(date +%s)
+		fi
+		sleep 0.5
+	done
+	n=$(wc -l <"$log")
+	sed -n "$((last + 1)),${n}p" "$log" | tr -d '\r' | grep -E '^(ok|not ok) |^# ' |
+		sed "s/^/[$(printf '%4d' $(( $(date +%s) - t0 )))s] /"
+}
+
 attempt=0 hangs=0
 while :; do
 	: >"$log"
@@ -391,8 +424,12 @@ while :; do
 		sleep 2
 	done) &
 	wpid=$!
-	if [ $quiet = 0 ]; then
-		tail -n +1 -s 0.2 -f --pid=$qpid "$log" | tr -d '\r' &
+	if [ $demo = 1 ]; then
+		narrate &
+		tpid=$!
+	elif [ $quiet = 0 ]; then
+		# sed -u: line by line even when the output is not a terminal
+		tail -n +1 -s 0.2 -f --pid=$qpid "$log" | sed -u 's/\r$//' &
 		tpid=$!
 	fi
 	wait $qpid
@@ -401,6 +438,8 @@ while :; do
 	[ $quiet = 1 ] || wait $tpid
 	set -e
 	say "QEMU ran $(( $(date +%s) - start ))s (status $qrc)"
+	{ [ $qrc -ne 124 ] && [ $qrc -ne 137 ]; } ||
+		say "the run hit its ${timeout} s limit and was stopped (--timeout S, or VIRTBE_XEN_TIMEOUT=S, raises it; a loaded machine may need more)"
 	hung=0
 	{ [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; } && hung=1
 	grep -q '^### VIRTBE DONE' "$log" || hung=1
