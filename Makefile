@@ -29,6 +29,7 @@
 #   make lib                     build lib/ (libvirtbe)
 #   make htmldocs                Documentation/ -> build/htmldocs (Sphinx,
 #                                warnings fail it)
+#   make man                     the tools' man pages -> build/man
 #   make selftests               static kselftest binaries -> build/selftests,
 #                                bench/*.c -> build/bench, tools/*/ (if any)
 #   make check [LANES="6.1 6.12 debug xen xen-pvh xen-6.12"]  host tests,
@@ -88,7 +89,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile))
 
 .PHONY: all deps modules modules_install install install-user dkms-source lib lib-check selftests bench-build tools check demo \
-	bench bench-xen clean demo-sim debug-kernel htmldocs
+	bench bench-xen clean demo-sim debug-kernel htmldocs man
 
 all: modules lib selftests
 
@@ -142,6 +143,9 @@ install-user: lib
 	@for d in $(USER_TOOLS); do $(MAKE) --no-print-directory -C $$d install \
 		PREFIX=$(PREFIX) BINDIR=$(BINDIR) SYSTEMDUNITDIR=$(SYSTEMDUNITDIR) || exit 1; done
 	install -D -m 644 udev/60-virtbe.rules $(DESTDIR)$(UDEVRULESDIR)/60-virtbe.rules
+	@if command -v sphinx-build >/dev/null; then $(MAKE) --no-print-directory man && \
+		for f in $(B)/man/*.8; do install -D -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man8/$${f##*/} || exit 1; done; \
+	else echo "install: no sphinx-build (python3-sphinx): man pages not installed"; fi
 	@if [ -z "$(DESTDIR)" ] && ! getent group virtbe >/dev/null; then \
 		echo "install: there is no group virtbe yet: /dev/virtbe stays root's until"; \
 		echo "install: \`groupadd --system virtbe\` (see Documentation/install.rst)"; fi
@@ -173,6 +177,12 @@ htmldocs:
 	@VIRTBE_KERNEL_SRC=$$(scripts/harness.sh --root) && export VIRTBE_KERNEL_SRC && \
 		sphinx-build -E -W --keep-going -q -b html Documentation $(B)/htmldocs
 	@echo "htmldocs: $(B)/htmldocs/index.html"
+
+# the tools' manual pages (section 8), from Documentation/man/
+man:
+	@command -v sphinx-build >/dev/null || { echo "man: sphinx-build missing: apt-get install python3-sphinx (or make deps)"; exit 1; }
+	@VIRTBE_KERNEL_SRC=$$(scripts/harness.sh --root) && export VIRTBE_KERNEL_SRC && \
+		sphinx-build -E -W --keep-going -q -b man Documentation $(B)/man
 
 # -------------------------------------------------------- userspace programs
 selftests: lib $(HARNESS)/kselftest_harness.h

@@ -25,3 +25,12 @@ html_theme = 'alabaster'
 # C declarations with the same name (struct virtbe_info in several
 # kernel-doc blocks of one header) are the same object, not a clash.
 suppress_warnings = []
+# make man: the tools' pages (section 8)
+man_pages = [
+    ('man/vbe-blk', 'vbe-blk',
+     "serve a guest's virtio-blk device from a file, via virtbe",
+     ['The virtbe authors'], 8),
+    ('man/virtbe-vhost-user', 'virtbe-vhost-user',
+     "serve a guest's virtio devices with unmodified vhost-user daemons",
+     ['The virtbe authors'], 8),
+]
