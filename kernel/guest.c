@@ -306,6 +306,12 @@ long virtbe_guest_attach(struct virtbe_ucmd *ucmd)
 	g->timeout = msecs_to_jiffies(cmd->request_timeout_ms ?:
 				      VIRTBE_DEFAULT_TIMEOUT_MS);
 
+	ret = virtbe_ioeventfd_init(g);
+	if (!ret)
+		ret = virtbe_vmmio_init(g);
+	if (ret)
+		goto err_put_hg;
+
 	ret = ops->attach(g, cmd->guest_id, &info);
 	if (ret)
 		goto err_put_hg;

@@ -75,18 +75,15 @@ virtbe_ioev_lookup(struct virtbe_guest *g, const struct virtbe_io *io,
 	return NULL;
 }
 
-/**
- * virtbe_ioeventfd_signal() - signal the ioeventfd a write matches, if any
- * @g: the guest
- * @io: a guest write
- *
- * Return: true if an ioeventfd consumed the write.  Any context.
- */
-bool virtbe_ioeventfd_signal(struct virtbe_guest *g, const struct virtbe_io *io)
+/* The in-kernel access handler: signal the ioeventfd a write matches. */
+static int virtbe_ioeventfd_access(struct virtbe_guest *g,
+				   struct virtbe_io *io)
 {
 	struct virtbe_ioeventfd_ent *e;
 	struct virtbe_io w = *io;
 
+	if (!io->write)
+		return 0;
 	if (io->len < 8)
 		w.data &= (1ULL << (io->len * 8)) - 1;
 
@@ -97,9 +94,26 @@ bool virtbe_ioeventfd_signal(struct virtbe_guest *g, const struct virtbe_io *io)
 	if (e)
 		virtbe_eventfd_signal(e->eventfd);
 	rcu_read_unlock();
-	if (e)
-		atomic64_inc(&g->stat_kicks);
-	return e;
+	if (!e)
+		return 0;
+	atomic64_inc(&g->stat_kicks);
+	return VIRTBE_IO_DONE;
+}
+
+static const struct virtbe_io_handler virtbe_ioeventfd_handler = {
+	.name = "ioeventfd",
+	.access = virtbe_ioeventfd_access,
+};
+
+/**
+ * virtbe_ioeventfd_init() - let a new guest's writes signal its ioeventfds
+ * @g: the guest, still ATTACHING
+ *
+ * Return: 0 or -ENOSPC.
+ */
+int virtbe_ioeventfd_init(struct virtbe_guest *g)
+{
+	return virtbe_io_handler_add(g, &virtbe_ioeventfd_handler);
 }
 
 static bool virtbe_ioev_conflict(const struct virtbe_ioeventfd_ent *a,

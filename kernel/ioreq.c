@@ -91,6 +91,38 @@ void virtbe_ioreq_free(struct virtbe_guest *g)
 }
 
 /**
+ * virtbe_io_handler_add() - offer a guest's accesses to an in-kernel handler
+ * @g: the guest, still ATTACHING
+ * @h: the handler; offered accesses after those added before it
+ *
+ * Return: 0, or -ENOSPC when the guest has VIRTBE_MAX_IO_HANDLERS.
+ */
+int virtbe_io_handler_add(struct virtbe_guest *g,
+			  const struct virtbe_io_handler *h)
+{
+	if (WARN_ON_ONCE(g->state != VIRTBE_GUEST_ATTACHING))
+		return -EBUSY;
+	if (g->nr_io_handlers >= ARRAY_SIZE(g->io_handlers))
+		return -ENOSPC;
+	g->io_handlers[g->nr_io_handlers++] = h;
+	return 0;
+}
+
+/* Offer @io to the in-kernel handlers; VIRTBE_IO_DONE/KERNEL or 0. */
+static int virtbe_io_handle(struct virtbe_guest *g, struct virtbe_io *io)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < g->nr_io_handlers; i++) {
+		ret = g->io_handlers[i]->access(g, io);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/**
  * virtbe_ioreq_abort_all() - complete everything outstanding
  * @g: the guest, no longer LIVE
  *
@@ -132,8 +164,9 @@ void virtbe_ioreq_abort_all(struct virtbe_guest *g)
  *
  * For hypervisors that batch writes without stopping the vCPU (Xen's
  * buffered ioreqs).  Such a write has nobody to complete, so it cannot go
- * to the request channel: only an ioeventfd or a register the kernel keeps
- * (virtio-mmio InterruptACK) can take it.  Any context.
+ * to the request channel: only an in-kernel handler (an ioeventfd, a
+ * register the kernel keeps such as virtio-mmio InterruptACK) can take it.
+ * Any context.
  *
  * Return: VIRTBE_IO_DONE (an ioeventfd took it), VIRTBE_IO_KERNEL (a
  * kernel-kept register did), or, when the backend must drop it (and count
@@ -142,14 +175,15 @@ void virtbe_ioreq_abort_all(struct virtbe_guest *g)
  */
 int virtbe_ioreq_posted(struct virtbe_guest *g, struct virtbe_io *io)
 {
+	int ret;
+
 	/* Pairs with the release in virtbe_guest_set_state(). */
 	if (smp_load_acquire(&g->state) != VIRTBE_GUEST_LIVE)
 		return -ENODEV;
 	if (!io->write || !is_power_of_2(io->len) || io->len > 8)
 		return -EINVAL;
-	if (virtbe_ioeventfd_signal(g, io))
-		return VIRTBE_IO_DONE;
-	return virtbe_vmmio_access(g, io) ? VIRTBE_IO_KERNEL : -EOPNOTSUPP;
+	ret = virtbe_io_handle(g, io);
+	return ret ?: -EOPNOTSUPP;
 }
 EXPORT_SYMBOL_NS_GPL(virtbe_ioreq_posted, VIRTBE_NS);
 
@@ -158,11 +192,12 @@ EXPORT_SYMBOL_NS_GPL(virtbe_ioreq_posted, VIRTBE_NS);
  * @g: the guest the access belongs to
  * @io: the access, in a range the backend claimed
  *
- * A write matching an ioeventfd signals it and is done.  Anything else is
- * queued to the request channel; the backend's &virtbe_hyp_ops.complete
- * callback is called exactly once when it is completed (by userspace, by the
- * timeout or at teardown).  Callable from any context, including hard
- * interrupt context.
+ * The guest's in-kernel handlers (virtbe_io_handler_add()) are offered
+ * the access first, in order: e.g. a write matching an ioeventfd signals
+ * it and is done.  Anything else is queued to the request channel; the
+ * backend's &virtbe_hyp_ops.complete callback is called exactly once when
+ * it is completed (by userspace, by the timeout or at teardown).  Callable
+ * from any context, including hard interrupt context.
  *
  * Return: VIRTBE_IO_DONE (an ioeventfd consumed the write),
  * VIRTBE_IO_KERNEL (the kernel answered, a read's value is in @io->data),
@@ -174,18 +209,18 @@ int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io)
 {
 	struct virtbe_ioreq *r;
 	unsigned long flags;
-	int ret = VIRTBE_IO_QUEUED;
+	int ret;
 
 	/* Pairs with the release in virtbe_guest_set_state(): reqs set up. */
 	if (smp_load_acquire(&g->state) != VIRTBE_GUEST_LIVE)
 		return -ENODEV;
 	if (io->vcpu >= g->nr_vcpus || !is_power_of_2(io->len) || io->len > 8)
 		return -EINVAL;
-	if (io->write && virtbe_ioeventfd_signal(g, io))
-		return VIRTBE_IO_DONE;
-	if (virtbe_vmmio_access(g, io))
-		return VIRTBE_IO_KERNEL;
+	ret = virtbe_io_handle(g, io);
+	if (ret)
+		return ret;
 
+	ret = VIRTBE_IO_QUEUED;
 	r = &g->reqs[io->vcpu];
 	spin_lock_irqsave(&g->req_lock, flags);
 	if (g->state != VIRTBE_GUEST_LIVE) {

@@ -4,11 +4,13 @@
  *
  * The eventfd's wakeup callback runs with the eventfd's wait queue lock held
  * and interrupts disabled: it only calls the backend's non-sleeping
- * irq_set().  EPOLLHUP (the eventfd was closed) moves the irqfd to a
- * workqueue that unhooks it; it is freed after an RCU grace period, since
- * resampling walks the list under RCU: it signals eventfds, whose wait
- * queue locks rank above irqfd_lock (the EPOLLHUP path takes irqfd_lock
- * under them).
+ * irq_set().  EPOLLHUP (the eventfd
+ * was closed) moves the irqfd to a workqueue that unhooks it; it is freed
+ * after an RCU grace period, since resampling walks the list under RCU: it
+ * signals eventfds, whose wait queue locks rank above irqfd_lock (the
+ * EPOLLHUP path takes irqfd_lock under them).  irqfd.c is eventfd
+ * plumbing only: the virtio-mmio InterruptStatus an irqfd may set is
+ * vmmio.c's.
  *
  * Copyright (C) 2026 The virtbe authors
  */
@@ -83,31 +85,13 @@ static void virtbe_irqfd_inject(struct virtbe_irqfd_ent *irqfd)
 {
 	struct virtbe_guest *g = irqfd->guest;
 
-	if (irqfd->vmmio) {
-		atomic_or(irqfd->isr_bits, &irqfd->vmmio->isr);
-		/* The cause is visible before the guest can take the irq. */
-		smp_mb__after_atomic();
-	}
+	if (irqfd->vmmio)
+		virtbe_vmmio_raise(irqfd->vmmio, irqfd->isr_bits);
 
 	this_cpu_write(virtbe_irqfd_src, irqfd->eventfd);
 	g->ops->irq_set(g, &irqfd->irq, true);
 	this_cpu_write(virtbe_irqfd_src, NULL);
 	atomic64_inc(&g->stat_irqs);
-}
-
-/* Drop an irqfd's use of its virtio-mmio device; free it with the last. */
-static void virtbe_vmmio_put(struct virtbe_guest *g, struct virtbe_vmmio *v)
-{
-	unsigned long flags;
-	bool last;
-
-	spin_lock_irqsave(&g->irqfd_lock, flags);
-	last = !--v->users;
-	if (last)
-		list_del_rcu(&v->node);
-	spin_unlock_irqrestore(&g->irqfd_lock, flags);
-	if (last)
-		kfree_rcu(v, rcu);
 }
 
 static void virtbe_irqfd_free_rcu(struct rcu_head *rcu)
@@ -199,13 +183,11 @@ static int virtbe_irqfd_check(struct virtbe_guest *g,
 	    (cmd->msi_addr || cmd->msi_data))
 		return -EINVAL;
 	if (cmd->flags & VIRTBE_IRQFD_VIRTIO_MMIO) {
-		if (!cmd->isr_bits || cmd->isr_bits &
-		    ~(VIRTBE_VIRTIO_ISR_USED | VIRTBE_VIRTIO_ISR_CONFIG))
-			return -EINVAL;
-		if (!IS_ALIGNED(cmd->vmmio_base, VIRTBE_VMMIO_SPAN) ||
-		    !virtbe_range_claimed(g, false, cmd->vmmio_base,
-					  VIRTBE_VMMIO_SPAN))
-			return -EINVAL;
+		int ret = virtbe_vmmio_check(g, cmd->vmmio_base,
+					     cmd->isr_bits);
+
+		if (ret)
+			return ret;
 	} else if (cmd->isr_bits || cmd->vmmio_base) {
 		return -EINVAL;
 	}
@@ -240,46 +222,6 @@ static int virtbe_irqfd_deassign(struct virtbe_guest *g, int fd)
 	return ret;
 }
 
-/* Find the device's InterruptStatus, or make it; takes a use of it. */
-static int virtbe_vmmio_get(struct virtbe_guest *g,
-			    struct virtbe_irqfd_ent *irqfd, u64 base)
-{
-	struct virtbe_vmmio *v, *new;
-	int ret = 0;
-
-	lockdep_assert_held(&g->lock);
-	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
-	if (!new)
-		return -ENOMEM;
-
-	spin_lock_irq(&g->irqfd_lock);
-	list_for_each_entry(v, &g->vmmios, node) {
-		if (v->base != base)
-			continue;
-		/* One device, one interrupt. */
-		if (v->irq.type != irqfd->irq.type ||
-		    v->irq.irq != irqfd->irq.irq ||
-		    v->irq.msi_addr != irqfd->irq.msi_addr ||
-		    v->irq.msi_data != irqfd->irq.msi_data)
-			ret = -EINVAL;
-		else
-			v->users++;
-		goto out_unlock;
-	}
-	new->base = base;
-	new->irq = irqfd->irq;
-	new->users = 1;
-	list_add_rcu(&new->node, &g->vmmios);
-	v = new;
-	new = NULL;
-out_unlock:
-	spin_unlock_irq(&g->irqfd_lock);
-	kfree(new);
-	if (!ret)
-		irqfd->vmmio = v;
-	return ret;
-}
-
 static int virtbe_irqfd_assign(struct virtbe_guest *g,
 			       const struct virtbe_irqfd *cmd)
 {
@@ -311,7 +253,8 @@ static int virtbe_irqfd_assign(struct virtbe_guest *g,
 	}
 	if (cmd->flags & VIRTBE_IRQFD_VIRTIO_MMIO) {
 		irqfd->isr_bits = cmd->isr_bits;
-		ret = virtbe_vmmio_get(g, irqfd, cmd->vmmio_base);
+		ret = virtbe_vmmio_get(g, cmd->vmmio_base, &irqfd->irq,
+				       &irqfd->vmmio);
 		if (ret)
 			goto err_free;
 	}
@@ -437,7 +380,6 @@ void virtbe_irqfd_release_all(struct virtbe_guest *g)
 void virtbe_irq_resample(struct virtbe_guest *g, u32 type, u32 irq)
 {
 	struct virtbe_irqfd_ent *irqfd;
-	struct virtbe_vmmio *v;
 
 	/* Not under irqfd_lock: signalling takes eventfd locks. */
 	rcu_read_lock();
@@ -445,79 +387,10 @@ void virtbe_irq_resample(struct virtbe_guest *g, u32 type, u32 irq)
 		if (irqfd->irq.type == type && irqfd->irq.irq == irq &&
 		    irqfd->resamplefd)
 			virtbe_eventfd_signal(irqfd->resamplefd);
-	list_for_each_entry_rcu(v, &g->vmmios, node)
-		if (v->irq.type == type && v->irq.irq == irq &&
-		    atomic_read(&v->isr))
-			g->ops->irq_set(g, &v->irq, true);
 	rcu_read_unlock();
+	virtbe_vmmio_resample(g, type, irq);
 }
 EXPORT_SYMBOL_NS_GPL(virtbe_irq_resample, VIRTBE_NS);
-
-/*
- * A level line follows InterruptStatus: it goes down once every cause is
- * acknowledged (or the device is reset).  Hypervisors that tell us of the
- * guest's EOI would also lower it then; Xen does not, so this is what
- * lowers it there.  A cause set meanwhile raises the line again: its
- * irqfd set the bit before raising, and we look at the bits after lowering.
- */
-static void virtbe_vmmio_lower(struct virtbe_guest *g, struct virtbe_vmmio *v)
-{
-	if (v->irq.type != VIRTBE_IRQ_LEVEL)
-		return;
-	g->ops->irq_set(g, &v->irq, false);
-	smp_mb();	/* the line is down before we look at the causes */
-	if (atomic_read(&v->isr))
-		g->ops->irq_set(g, &v->irq, true);
-}
-
-/**
- * virtbe_vmmio_access() - answer InterruptStatus and InterruptACK
- * @g: the guest
- * @io: a guest access; for a read of InterruptStatus, @io->data is set
- *
- * A write of 0 to the Status register (a device reset) clears the kept
- * InterruptStatus and is not consumed.  A level line goes down when no
- * cause is left.
- *
- * Return: true if the access was to a virtio-mmio device whose
- * InterruptStatus the kernel keeps and has been handled.  Any context.
- */
-bool virtbe_vmmio_access(struct virtbe_guest *g, struct virtbe_io *io)
-{
-	struct virtbe_vmmio *v;
-	bool done = false;
-
-	if (io->len != 4 || io->pio)
-		return false;
-	rcu_read_lock();
-	list_for_each_entry_rcu(v, &g->vmmios, node) {
-		if (!io->write && io->addr == v->base + VIRTBE_VMMIO_ISR) {
-			io->data = (u32)atomic_read(&v->isr);
-			done = true;
-		} else if (io->write &&
-			   io->addr == v->base + VIRTBE_VMMIO_ACK) {
-			u32 old = atomic_fetch_andnot((u32)io->data, &v->isr);
-
-			if (old && !(old & ~(u32)io->data))
-				virtbe_vmmio_lower(g, v);
-			done = true;
-		} else if (io->write && !io->data &&
-			   io->addr == v->base + VIRTBE_VMMIO_STATUS) {
-			/*
-			 * A device reset clears InterruptStatus; the write
-			 * itself still goes to userspace, which resets the
-			 * rest of the device.
-			 */
-			if (atomic_xchg(&v->isr, 0))
-				virtbe_vmmio_lower(g, v);
-			break;
-		}
-		if (done)
-			break;
-	}
-	rcu_read_unlock();
-	return done;
-}
 
 /**
  * virtbe_irqfd_init() - module init for irqfds

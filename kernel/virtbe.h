@@ -61,6 +61,7 @@
 #define VIRTBE_DEFAULT_TIMEOUT_MS 1000
 #define VIRTBE_MAX_TIMEOUT_MS	60000
 #define VIRTBE_IOEV_HASH_BITS	10
+#define VIRTBE_MAX_IO_HANDLERS	4
 
 /**
  * struct virtbe_hguest - a hypervisor guest, shared by its attachments
@@ -109,29 +110,21 @@ enum virtbe_guest_state {
 };
 
 /**
- * struct virtbe_vmmio - InterruptStatus of a virtio-mmio device, kept by
- *	the kernel for irqfds with VIRTBE_IRQFD_VIRTIO_MMIO
- * @node: entry in virtbe_guest.vmmios (RCU list, written under irqfd_lock)
- * @rcu: deferred free
- * @base: the device's register base
- * @isr: InterruptStatus: causes signalled and not acknowledged
- * @irq: the device's interrupt
- * @users: irqfds naming the device, under irqfd_lock
+ * struct virtbe_io_handler - an in-kernel handler of guest accesses
+ * @name: for debugging
+ * @access: handle @io if it is for this handler: returns VIRTBE_IO_DONE
+ *	(consumed, e.g. by an ioeventfd), VIRTBE_IO_KERNEL (answered, a
+ *	read's value in @io->data) or 0 (not this handler's).  Any context,
+ *	including hard interrupt context: must not sleep.
+ *
+ * The request path offers every access to the guest's handlers in the
+ * order they were added (virtbe_io_handler_add()) before queuing it to
+ * userspace.
  */
-struct virtbe_vmmio {
-	struct list_head node;
-	struct rcu_head rcu;
-	u64 base;
-	atomic_t isr;
-	struct virtbe_irq irq;
-	unsigned int users;
+struct virtbe_io_handler {
+	const char *name;
+	int (*access)(struct virtbe_guest *g, struct virtbe_io *io);
 };
-
-/* virtio-mmio register offsets the kernel serves. */
-#define VIRTBE_VMMIO_ISR	0x60
-#define VIRTBE_VMMIO_ACK	0x64
-#define VIRTBE_VMMIO_STATUS	0x70
-#define VIRTBE_VMMIO_SPAN	0x100
 
 enum virtbe_ioreq_state {
 	VIRTBE_IOREQ_IDLE,
@@ -172,6 +165,9 @@ struct virtbe_ioreq {
  *	teardown
  * @state: enum virtbe_guest_state, written under @lock and @req_lock
  * @timeout: request timeout in jiffies
+ * @io_handlers: in-kernel access handlers, in the order they are offered
+ *	accesses; set while ATTACHING, read-only once LIVE
+ * @nr_io_handlers: entries in @io_handlers
  * @req_lock: protects @req_queue, @reqs[].state/id, @seq
  * @req_queue: QUEUED requests in arrival order
  * @reqs: one request slot per vCPU
@@ -208,6 +204,8 @@ struct virtbe_guest {
 	struct mutex lock;		/* configuration and teardown */
 	enum virtbe_guest_state state;
 	unsigned long timeout;
+	const struct virtbe_io_handler *io_handlers[VIRTBE_MAX_IO_HANDLERS];
+	unsigned int nr_io_handlers;
 
 	spinlock_t req_lock;		/* request slots, queue and state */
 	struct list_head req_queue;
@@ -263,6 +261,8 @@ void virtbe_mem_revoke_all(struct virtbe_guest *g);
 int virtbe_ioreq_init(struct virtbe_guest *g);
 void virtbe_ioreq_free(struct virtbe_guest *g);
 void virtbe_ioreq_abort_all(struct virtbe_guest *g);
+int virtbe_io_handler_add(struct virtbe_guest *g,
+			  const struct virtbe_io_handler *h);
 unsigned int virtbe_ioreq_replay(struct virtbe_guest *g,
 				 bool (*match)(const struct virtbe_io *io,
 					       const void *arg),
@@ -273,9 +273,8 @@ ssize_t virtbe_ioreq_write(struct virtbe_guest *g, const char __user *buf,
 			   size_t count);
 
 /* ioeventfd (ioeventfd.c) */
+int virtbe_ioeventfd_init(struct virtbe_guest *g);
 long virtbe_ioeventfd(struct virtbe_ucmd *ucmd);
-bool virtbe_ioeventfd_signal(struct virtbe_guest *g,
-			     const struct virtbe_io *io);
 void virtbe_ioeventfd_release_all(struct virtbe_guest *g);
 
 /* irqfd (irqfd.c) */
@@ -283,7 +282,16 @@ int virtbe_irqfd_init(void);
 void virtbe_irqfd_exit(void);
 long virtbe_irqfd(struct virtbe_ucmd *ucmd);
 void virtbe_irqfd_release_all(struct virtbe_guest *g);
-bool virtbe_vmmio_access(struct virtbe_guest *g, struct virtbe_io *io);
+
+/* The virtio-mmio registers the kernel keeps (vmmio.c) */
+struct virtbe_vmmio;
+int virtbe_vmmio_init(struct virtbe_guest *g);
+int virtbe_vmmio_check(struct virtbe_guest *g, u64 base, u32 isr_bits);
+int virtbe_vmmio_get(struct virtbe_guest *g, u64 base,
+		     const struct virtbe_irq *irq, struct virtbe_vmmio **vp);
+void virtbe_vmmio_put(struct virtbe_guest *g, struct virtbe_vmmio *v);
+void virtbe_vmmio_raise(struct virtbe_vmmio *v, u32 isr_bits);
+void virtbe_vmmio_resample(struct virtbe_guest *g, u32 type, u32 irq);
 
 /* vm_flags became read-only in 6.3. */
 static inline void virtbe_vma_set_flags(struct vm_area_struct *vma,
