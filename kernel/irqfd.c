@@ -3,8 +3,9 @@
  * virtbe core: irqfd, an eventfd that raises a guest interrupt.
  *
  * The eventfd's wakeup callback runs with the eventfd's wait queue lock held
- * and interrupts disabled: it only calls the backend's non-sleeping
- * irq_set().  EPOLLHUP (the eventfd
+ * and interrupts disabled: it calls the backend's non-sleeping irq_set(),
+ * and, when that cannot inject in this context (-EWOULDBLOCK), injects
+ * from a work item instead, as KVM's irqfd does.  EPOLLHUP (the eventfd
  * was closed) moves the irqfd to a workqueue that unhooks it; it is freed
  * after an RCU grace period, since resampling walks the list under RCU: it
  * signals eventfds, whose wait queue locks rank above irqfd_lock (the
@@ -38,6 +39,8 @@
  * @pt: used to find the eventfd's wait queue
  * @wqh: the eventfd's wait queue
  * @shutdown: unhooks and frees the irqfd
+ * @inject: injects in process context when the backend could not in the
+ *	wakeup callback
  * @vmmio: the virtio-mmio device whose InterruptStatus it sets, or NULL
  * @isr_bits: the bits it sets there
  */
@@ -53,6 +56,7 @@ struct virtbe_irqfd_ent {
 	poll_table pt;
 	wait_queue_head_t *wqh;
 	struct work_struct shutdown;
+	struct work_struct inject;
 	struct virtbe_vmmio *vmmio;
 	u32 isr_bits;
 };
@@ -71,7 +75,8 @@ static DEFINE_PER_CPU(struct eventfd_ctx *, virtbe_irqfd_src);
  * @ctx is that eventfd, an ABBA deadlock when two irqfds signal each
  * other's eventfds on two CPUs (lockdep reports it as recursive locking),
  * and refused by the eventfd core when it nests in eventfd_signal().
- * Backends defer the signal (e.g. to a workqueue) when this returns false.
+ * When this returns false, a backend's &virtbe_hyp_ops.irq_set returns
+ * -EWOULDBLOCK and the core injects again from a work item.
  *
  * Return: true if eventfd_signal(@ctx) is safe in the current context.
  */
@@ -84,14 +89,31 @@ EXPORT_SYMBOL_NS_GPL(virtbe_can_signal, VIRTBE_NS);
 static void virtbe_irqfd_inject(struct virtbe_irqfd_ent *irqfd)
 {
 	struct virtbe_guest *g = irqfd->guest;
+	int ret;
 
 	if (irqfd->vmmio)
 		virtbe_vmmio_raise(irqfd->vmmio, irqfd->isr_bits);
 
 	this_cpu_write(virtbe_irqfd_src, irqfd->eventfd);
-	g->ops->irq_set(g, &irqfd->irq, true);
+	ret = g->ops->irq_set(g, &irqfd->irq, true);
 	this_cpu_write(virtbe_irqfd_src, NULL);
+	if (ret == -EWOULDBLOCK)
+		schedule_work(&irqfd->inject);
 	atomic64_inc(&g->stat_irqs);
+}
+
+/* Inject where the backend can, out of the wakeup callback. */
+static void virtbe_irqfd_inject_work(struct work_struct *work)
+{
+	struct virtbe_irqfd_ent *irqfd =
+		container_of(work, struct virtbe_irqfd_ent, inject);
+	struct virtbe_guest *g = irqfd->guest;
+
+	/* A level cause acknowledged meanwhile needs no interrupt. */
+	if (irqfd->vmmio && irqfd->irq.type == VIRTBE_IRQ_LEVEL &&
+	    !virtbe_vmmio_pending(irqfd->vmmio))
+		return;
+	g->ops->irq_set(g, &irqfd->irq, true);
 }
 
 static void virtbe_irqfd_free_rcu(struct rcu_head *rcu)
@@ -113,6 +135,7 @@ static void virtbe_irqfd_shutdown(struct work_struct *work)
 
 	/* After this, the wakeup callback cannot run any more. */
 	eventfd_ctx_remove_wait_queue(irqfd->eventfd, &irqfd->wait, &cnt);
+	flush_work(&irqfd->inject);
 	if (irqfd->vmmio)
 		virtbe_vmmio_put(irqfd->guest, irqfd->vmmio);
 	call_rcu(&irqfd->rcu, virtbe_irqfd_free_rcu);
@@ -245,6 +268,7 @@ static int virtbe_irqfd_assign(struct virtbe_guest *g,
 		.msi_data = cmd->msi_data,
 	};
 	INIT_WORK(&irqfd->shutdown, virtbe_irqfd_shutdown);
+	INIT_WORK(&irqfd->inject, virtbe_irqfd_inject_work);
 
 	if (g->ops->irq_check) {
 		ret = g->ops->irq_check(g, &irqfd->irq);

@@ -16,6 +16,7 @@
 
 #include <linux/rculist.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "virtbe.h"
 
@@ -34,6 +35,8 @@
  * @isr: InterruptStatus: causes signalled and not acknowledged
  * @irq: the device's interrupt
  * @users: irqfds naming the device, under irqfd_lock
+ * @level_work: sets a level line to follow @isr where the backend could
+ *	not (&virtbe_hyp_ops.irq_set returned -EWOULDBLOCK)
  */
 struct virtbe_vmmio {
 	struct list_head node;
@@ -43,7 +46,29 @@ struct virtbe_vmmio {
 	atomic_t isr;
 	struct virtbe_irq irq;
 	unsigned int users;
+	struct work_struct level_work;
 };
+
+static void virtbe_vmmio_level_work(struct work_struct *work)
+{
+	struct virtbe_vmmio *v = container_of(work, struct virtbe_vmmio,
+					      level_work);
+	struct virtbe_guest *g = v->guest;
+
+	g->ops->irq_set(g, &v->irq, false);
+	smp_mb();	/* the line is down before we look at the causes */
+	if (atomic_read(&v->isr))
+		g->ops->irq_set(g, &v->irq, true);
+}
+
+/* Set @v's line to @level, or leave it to the work item. */
+static void virtbe_vmmio_irq_set(struct virtbe_vmmio *v, bool level)
+{
+	struct virtbe_guest *g = v->guest;
+
+	if (g->ops->irq_set(g, &v->irq, level) == -EWOULDBLOCK)
+		schedule_work(&v->level_work);
+}
 
 /**
  * virtbe_vmmio_check() - can an irqfd keep a device's InterruptStatus?
@@ -102,6 +127,7 @@ int virtbe_vmmio_get(struct virtbe_guest *g, u64 base,
 	new->base = base;
 	new->irq = *irq;
 	new->users = 1;
+	INIT_WORK(&new->level_work, virtbe_vmmio_level_work);
 	list_add_rcu(&new->node, &g->vmmios);
 	v = new;
 	new = NULL;
@@ -118,7 +144,7 @@ out_unlock:
  * @g: the guest
  * @v: the device; freed with its last use
  *
- * Any context.
+ * Process context.
  */
 void virtbe_vmmio_put(struct virtbe_guest *g, struct virtbe_vmmio *v)
 {
@@ -130,8 +156,12 @@ void virtbe_vmmio_put(struct virtbe_guest *g, struct virtbe_vmmio *v)
 	if (last)
 		list_del_rcu(&v->node);
 	spin_unlock_irqrestore(&g->irqfd_lock, flags);
-	if (last)
-		kfree_rcu(v, rcu);
+	if (!last)
+		return;
+	/* Readers under RCU may still queue it: wait for them first. */
+	synchronize_rcu();
+	cancel_work_sync(&v->level_work);
+	kfree(v);
 }
 
 /**
@@ -146,6 +176,17 @@ void virtbe_vmmio_raise(struct virtbe_vmmio *v, u32 isr_bits)
 	atomic_or(isr_bits, &v->isr);
 	/* The cause is visible before the guest can take the irq. */
 	smp_mb__after_atomic();
+}
+
+/**
+ * virtbe_vmmio_pending() - does a device have a cause not acknowledged?
+ * @v: the device
+ *
+ * Return: true if its InterruptStatus is not 0.  Any context.
+ */
+bool virtbe_vmmio_pending(struct virtbe_vmmio *v)
+{
+	return atomic_read(&v->isr);
 }
 
 /**
@@ -164,7 +205,7 @@ void virtbe_vmmio_resample(struct virtbe_guest *g, u32 type, u32 irq)
 	list_for_each_entry_rcu(v, &g->vmmios, node)
 		if (v->irq.type == type && v->irq.irq == irq &&
 		    atomic_read(&v->isr))
-			g->ops->irq_set(g, &v->irq, true);
+			virtbe_vmmio_irq_set(v, true);
 	rcu_read_unlock();
 }
 
@@ -177,14 +218,15 @@ void virtbe_vmmio_resample(struct virtbe_guest *g, u32 type, u32 irq)
  */
 static void virtbe_vmmio_lower(struct virtbe_vmmio *v)
 {
-	struct virtbe_guest *g = v->guest;
-
 	if (v->irq.type != VIRTBE_IRQ_LEVEL)
 		return;
-	g->ops->irq_set(g, &v->irq, false);
+	if (v->guest->ops->irq_set(v->guest, &v->irq, false) == -EWOULDBLOCK) {
+		schedule_work(&v->level_work);
+		return;
+	}
 	smp_mb();	/* the line is down before we look at the causes */
 	if (atomic_read(&v->isr))
-		g->ops->irq_set(g, &v->irq, true);
+		virtbe_vmmio_irq_set(v, true);
 }
 
 /*

@@ -219,9 +219,9 @@ static struct sim_irq *sim_irq_get(struct sim_guest *sg, u32 type, u32 irq,
 
 /*
  * Count an interrupt and return the frontend eventfd to signal now, or NULL
- * when there is none or delivery is deferred to irq_work.  The caller
- * signals it after dropping slock, inside the RCU read section it held
- * slock in.
+ * when there is none or delivery is delayed to irq_work (fault injection).
+ * The caller signals it after dropping slock, inside the RCU read section
+ * it held slock in.
  */
 static struct eventfd_ctx *sim_irq_deliver(struct sim_guest *sg,
 					   struct sim_irq *si,
@@ -235,7 +235,7 @@ static struct eventfd_ctx *sim_irq_deliver(struct sim_guest *sg,
 					lockdep_is_held(&sg->slock));
 	if (!ctx)
 		return NULL;
-	if (!sg->delay_irq_ms && virtbe_can_signal(ctx))
+	if (!sg->delay_irq_ms)
 		return ctx;
 	set_bit(bit, sg->pending);
 	/* A pending delivery keeps its deadline: later ones join it. */
@@ -491,20 +491,31 @@ static int sim_irq_check(struct virtbe_guest *g, const struct virtbe_irq *irq)
 		0 : -EINVAL;
 }
 
-static void sim_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
-			bool level)
+static int sim_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
+		       bool level)
 {
 	struct sim_guest *sg = sim_sg(g);
-	struct eventfd_ctx *ctx = NULL;
+	struct eventfd_ctx *ctx = NULL, *efd;
 	struct sim_irq *si;
 	unsigned long flags;
 	unsigned int bit;
+	int ret = 0;
 
 	rcu_read_lock();
 	spin_lock_irqsave(&sg->slock, flags);
 	si = sim_irq_get(sg, irq->type, irq->irq, &bit);
 	if (!si || sg->destroyed)
 		goto out_unlock;
+	/*
+	 * Delivery signals the frontend's eventfd: where that is not allowed
+	 * (inside an irqfd's wakeup), the core calls again from a work item.
+	 */
+	efd = rcu_dereference_protected(si->eventfd,
+					lockdep_is_held(&sg->slock));
+	if (efd && !sg->delay_irq_ms && !virtbe_can_signal(efd)) {
+		ret = -EWOULDBLOCK;
+		goto out_unlock;
+	}
 	if (atomic_dec_if_positive(&sg->drop_irq) >= 0)
 		goto out_unlock;
 	if (irq->type == VIRTBE_IRQ_LEVEL) {
@@ -520,6 +531,7 @@ out_unlock:
 	if (ctx)
 		virtbe_eventfd_signal(ctx);
 	rcu_read_unlock();
+	return ret;
 }
 
 static const struct virtbe_hyp_ops sim_hyp_ops = {

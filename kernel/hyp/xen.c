@@ -1230,8 +1230,8 @@ out_unlock:
 	return ret;
 }
 
-static void vbx_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
-			bool level)
+static int vbx_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
+		       bool level)
 {
 	struct vbx_guest *xg = virtbe_guest_hyp_data(g);
 	struct vbx_dm_op op;
@@ -1242,14 +1242,14 @@ static void vbx_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
 		entry = xa_load(&xg->ports, irq->irq);
 		if (entry)
 			notify_remote_via_evtchn(xa_to_value(entry));
-		return;
+		return 0;
 	case VIRTBE_IRQ_EDGE:
 		vbx_set_line(xg, irq->irq, true);
 		vbx_set_line(xg, irq->irq, false);
-		return;
+		return 0;
 	case VIRTBE_IRQ_LEVEL:
 		vbx_set_line(xg, irq->irq, level);
-		return;
+		return 0;
 	case VIRTBE_IRQ_MSI:
 		op = (struct vbx_dm_op) {
 			.op = VBX_DMOP_inject_msi,
@@ -1257,8 +1257,9 @@ static void vbx_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
 				   .addr = irq->msi_addr },
 		};
 		vbx_dm_op(xg->domid, &op);
-		return;
+		return 0;
 	}
+	return 0;
 }
 
 static const struct virtbe_hyp_ops vbx_hyp_ops = {

@@ -156,9 +156,11 @@ struct virtbe_attach_info {
  *	from an irqfd's eventfd wakeup callback (the eventfd's lock held,
  *	interrupts possibly disabled), from virtbe_irq_resample() under RCU,
  *	and from virtbe_ioreq_dispatch() (in the backend's context): must
- *	not sleep, and must not signal an eventfd unless virtbe_can_signal()
- *	says so (defer otherwise).  Must cope with a guest that already
- *	died.
+ *	not sleep.  Returns 0, or -EWOULDBLOCK when it cannot inject in
+ *	this context (e.g. it must signal an eventfd and
+ *	virtbe_can_signal() says no): the core then calls it again from a
+ *	work item, in process context, where it must not fail so.  Must
+ *	cope with a guest that already died.
  */
 struct virtbe_hyp_ops {
 	struct module *owner;
@@ -188,8 +190,8 @@ struct virtbe_hyp_ops {
 
 	/* Interrupts */
 	int (*irq_check)(struct virtbe_guest *g, const struct virtbe_irq *irq);
-	void (*irq_set)(struct virtbe_guest *g, const struct virtbe_irq *irq,
-			bool level);
+	int (*irq_set)(struct virtbe_guest *g, const struct virtbe_irq *irq,
+		       bool level);
 };
 
 /* Backend registry */
