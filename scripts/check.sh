@@ -100,6 +100,7 @@ host_script() {	# host_script NAME COMMAND...
 }
 host_script spdx scripts/spdx-check.sh
 host_script dkms scripts/dkms-test.sh
+host_script fuzz $make --no-print-directory -C fuzz check
 
 # ---- userspace programs for the VM (the same for every lane)
 step "selftests"

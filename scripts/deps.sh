@@ -21,6 +21,7 @@ pkgs=(
 	cpio xz-utils pkg-config kmod
 	flex bison bc libelf-dev libssl-dev	# the debug lane's kernel build
 	python3-sphinx			# make htmldocs
+	clang-14 libfuzzer-14-dev	# fuzz/: the libFuzzer harnesses
 	dkms				# scripts/dkms-test.sh (without recommends:
 					# no compiler or headers metapackage)
 )
