@@ -497,7 +497,7 @@ ssize_t __wrap_write(int fd, const void *buf, size_t len)
 /*
  * The kernel answers InterruptStatus/InterruptACK of the devices it keeps,
  * and a write of 0 to Status (a reset) clears their InterruptStatus before
- * it goes on to userspace (kernel/irqfd.c, virtbe_vmmio_access()).
+ * it goes on to userspace (kernel/vmmio.c, virtbe_vmmio_access()).
  */
 static bool vmmio_access(uint64_t addr, uint32_t len, bool write,
 			 uint64_t data, uint64_t *val)
