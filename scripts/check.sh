@@ -99,6 +99,7 @@ host_script() {	# host_script NAME COMMAND...
 	add "host $n" "$B/host-$n.counts"
 }
 host_script spdx scripts/spdx-check.sh
+host_script uapi scripts/uapi-check.sh
 host_script dkms scripts/dkms-test.sh
 host_script fuzz $make --no-print-directory -C fuzz check
 
