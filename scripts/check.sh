@@ -100,6 +100,7 @@ host_script() {	# host_script NAME COMMAND...
 }
 host_script spdx scripts/spdx-check.sh
 host_script uapi scripts/uapi-check.sh
+host_script backend-stub scripts/backend-stub.sh
 host_script dkms scripts/dkms-test.sh
 host_script fuzz $make --no-print-directory -C fuzz check
 
