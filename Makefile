@@ -14,7 +14,8 @@
 #                                headers, cross-built with aarch64-linux-gnu-)
 #                                in build/<lane>/src (copies of
 #                                Kbuild, kernel/, uapi/); the .ko land in
-#                                build/<lane>/ko; W=1, and a warning fails
+#                                build/<lane>/ko; W=1 and sparse (C=2, when
+#                                installed), and a warning fails
 #   make modules_install [DESTDIR=] [INSTALL_MOD_DIR=extra]  the same kernel's
 #                                modules into $(DESTDIR)/lib/modules/<release>/
 #   make install [DESTDIR=] [PREFIX=/usr/local]  modules_install, then
@@ -111,9 +112,13 @@ modules:
 		-o -name Makefile \) 2>/dev/null) | while read -r f; do \
 		[ -e "$$f" ] || { echo "  RM      $$d/$$f"; rm -f "$$d/$$f"; }; done; \
 	echo "  MODULES $$NAME ($$KREL) in $$d"; \
-	$(MAKE) --no-print-directory -C $$KDIR M=$$d $$([ $$LANE = 0 ] || echo W=1) $${KCROSS:+CROSS_COMPILE=$$KCROSS} $(if $(filter debug,$(KVER)),KCFLAGS=-g) modules 2>&1 | tee $(B)/$$NAME/modules.log; \
+	sp=; if [ $$LANE = 1 ]; then if command -v sparse >/dev/null; then sp=C=2; \
+		else echo "  SPARSE  skipped: sparse is not installed (apt-get install sparse)"; fi; fi; \
+	$(MAKE) --no-print-directory -C $$KDIR M=$$d $$([ $$LANE = 0 ] || echo W=1) $$sp $${KCROSS:+CROSS_COMPILE=$$KCROSS} $(if $(filter debug,$(KVER)),KCFLAGS=-g) modules 2>&1 | tee $(B)/$$NAME/modules.log; \
 	if [ $$LANE = 1 ] && grep -i 'warning:' $(B)/$$NAME/modules.log >/dev/null; then \
 		echo "modules: $$NAME: the build printed warnings (see above); failing"; exit 1; fi; \
+	if [ -n "$$sp" ] && grep -E "^$$d/.*: (warning|error):" $(B)/$$NAME/modules.log >/dev/null; then \
+		echo "modules: $$NAME: sparse (C=2) reported our files (see above); failing"; exit 1; fi; \
 	rm -f $(B)/$$NAME/ko/*.ko; \
 	find $$d -name '*.ko' -exec cp {} $(B)/$$NAME/ko/ \; ; \
 	ls $(B)/$$NAME/ko/*.ko >/dev/null 2>&1 || { echo "modules: no .ko built"; exit 1; }; \
