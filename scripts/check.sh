@@ -103,6 +103,7 @@ host_script uapi scripts/uapi-check.sh
 host_script backend-stub scripts/backend-stub.sh
 host_script dkms scripts/dkms-test.sh
 host_script fuzz $make --no-print-directory -C fuzz check
+host_script docs scripts/docs-test.sh
 
 # ---- userspace programs for the VM (the same for every lane)
 step "selftests"
