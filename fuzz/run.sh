@@ -13,6 +13,7 @@ case ${1:-} in
 --runs) limit=(-runs="$2"); shift 2 ;;
 --secs) limit=(-max_total_time="$2"); shift 2 ;;
 esac
+echo "TAP version 13"
 echo "1..$#"
 n=0 fails=0
 for h in "$@"; do

@@ -7,9 +7,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-$PWD/build}
 if ! command -v sphinx-build >/dev/null; then
+	echo "TAP version 13"
 	echo "1..0 # SKIP no sphinx-build (apt-get install python3-sphinx, or make deps)"
 	exit 0
 fi
+echo "TAP version 13"
 echo "1..3"
 fails=0
 if make --no-print-directory htmldocs >"$B/htmldocs.log" 2>&1; then
