@@ -393,6 +393,12 @@ TEST_F(bridge_debian_qemu_storage_daemon_sim, daemon_killed_and_restarted)
 	 * socket.
 	 */
 	usleep(1500000);
+	/*
+	 * The killed daemon's socket file is still there: without this, the
+	 * wait below would return before the new daemon listens, and the
+	 * guest's reset would find nobody to connect to.
+	 */
+	unlink(self->sock);
 	self->qsd = qsd_spawn(QSD_PATH, self->img, self->sock, NR_QUEUES);
 	ASSERT_LT(0, self->qsd);
 	ASSERT_EQ(0, daemon_wait_socket(self->qsd, self->sock, 20000));
@@ -471,6 +477,7 @@ TEST_F(bridge_debian_qemu_storage_daemon_sim,
 		;
 	self->vg.needs_reset = false;	/* ignored, as Linux does */
 
+	unlink(self->sock);	/* the killed daemon's (see above) */
 	self->qsd = qsd_spawn(QSD_PATH, self->img, self->sock, NR_QUEUES);
 	ASSERT_LT(0, self->qsd);
 	ASSERT_EQ(0, daemon_wait_socket(self->qsd, self->sock, 20000));
