@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libfdt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -482,5 +483,286 @@ TEST(dt_no_guest)
 	CHECK_EQ(vbe_dt_num_guests(dt), 1);
 	CHECK_EQ(vbe_dt_guest_num_devs(vbe_dt_guest(dt, 0)), 0);
 	vbe_dt_free(dt);
+	free(buf);
+}
+
+/* vbe_dt_load_msg() of a variant: the error, and its message in @msg. */
+static int variant_msg(const char *path, const char *prop, const void *val,
+		       int len, char *msg, size_t msglen)
+{
+	size_t size = good_len + 1024;
+	void *buf = malloc(size);
+	struct vbe_dt *dt = NULL;
+	int node, ret;
+
+	REQUIRE(buf);
+	REQUIRE_EQ(fdt_open_into(good, buf, (int)size), 0);
+	node = fdt_path_offset(buf, path);
+	REQUIRE(node >= 0);
+	if (val)
+		REQUIRE_EQ(fdt_setprop(buf, node, prop, val, len), 0);
+	else
+		REQUIRE_EQ(fdt_delprop(buf, node, prop), 0);
+	REQUIRE_EQ(fdt_pack(buf), 0);
+	ret = vbe_dt_load_msg(buf, fdt_totalsize(buf), &dt, msg, msglen);
+	if (!ret)
+		vbe_dt_free(dt);
+	free(buf);
+	return ret;
+}
+
+/* @msg contains every one of the NULL-terminated strings. */
+static bool says(const char *msg, ...)
+{
+	const char *s;
+	bool ok = true;
+	va_list ap;
+
+	va_start(ap, msg);
+	while ((s = va_arg(ap, const char *)))
+		if (!strstr(msg, s))
+			ok = false;
+	va_end(ap);
+	if (!ok)
+		printf("# message: \"%s\"\n", msg);
+	return ok;
+}
+
+#define SAYS(msg, ...) CHECK(says(msg, __VA_ARGS__, (const char *)NULL))
+
+TEST(dt_msg_blob_errors)
+{
+	struct fdt_header *h;
+	struct vbe_dt *dt;
+	char msg[256], exp[96];
+	uint8_t *buf;
+
+	load_good();
+	buf = malloc(good_len);
+	REQUIRE(buf);
+	h = (struct fdt_header *)buf;
+
+	/* success: an empty message */
+	memset(msg, 'x', sizeof(msg));
+	REQUIRE_EQ(vbe_dt_load_msg(good, good_len, &dt, msg, sizeof(msg)), 0);
+	CHECK_EQ(msg[0], 0);
+	vbe_dt_free(dt);
+
+	/* truncated: what the header says and what there is */
+	CHECK_EQ(vbe_dt_load_msg(good, good_len - 100, &dt, msg, sizeof(msg)),
+		 -EBADMSG);
+	snprintf(exp, sizeof(exp), "header says %zu bytes, there are %zu",
+		 good_len, good_len - 100);
+	SAYS(msg, "truncated", exp, "FDT_ERR_TRUNCATED");
+	CHECK_EQ(vbe_dt_load_msg(good, 10, &dt, msg, sizeof(msg)), -EBADMSG);
+	SAYS(msg, "truncated", "10 bytes", "FDT_ERR_TRUNCATED");
+
+	/* bad magic */
+	memcpy(buf, good, good_len);
+	h->magic = cpu_to_fdt32(0xd00dfeee);
+	CHECK_EQ(vbe_dt_load_msg(buf, good_len, &dt, msg, sizeof(msg)),
+		 -EBADMSG);
+	SAYS(msg, "magic 0xd00dfeee", "0xd00dfeed", "FDT_ERR_BADMAGIC");
+
+	/* old version */
+	memcpy(buf, good, good_len);
+	h->version = cpu_to_fdt32(16);
+	CHECK_EQ(vbe_dt_load_msg(buf, good_len, &dt, msg, sizeof(msg)),
+		 -EBADMSG);
+	SAYS(msg, "version 16", "at least 17", "FDT_ERR_BADVERSION");
+
+	/* dt_check_blob()'s structure walk */
+	memcpy(buf, good, good_len);
+	*(fdt32_t *)(buf + first_prop_len(buf)) = cpu_to_fdt32(0xfffffff4);
+	CHECK_EQ(vbe_dt_load_msg(buf, good_len, &dt, msg, sizeof(msg)),
+		 -EBADMSG);
+	SAYS(msg, "structure block", "4294967284 bytes", "FDT_ERR_TRUNCATED");
+	memcpy(buf, good, good_len);
+	*(fdt32_t *)(buf + fdt32_to_cpu(h->off_dt_struct)) = cpu_to_fdt32(FDT_END);
+	CHECK_EQ(vbe_dt_load_msg(buf, good_len, &dt, msg, sizeof(msg)),
+		 -EBADMSG);
+	SAYS(msg, "FDT_END", "before the root node", "FDT_ERR_BADSTRUCTURE");
+
+	/* a short buffer cuts the message, NUL-terminated */
+	memset(msg, 'x', sizeof(msg));
+	CHECK_EQ(vbe_dt_load_msg(good, 10, &dt, msg, 8), -EBADMSG);
+	CHECK_EQ(strlen(msg), 7);
+	CHECK_EQ(msg[8], 'x');
+	CHECK_EQ(vbe_dt_load_msg(good, 10, &dt, NULL, 100), -EBADMSG);
+	CHECK_EQ(vbe_dt_load_msg(NULL, 100, &dt, msg, sizeof(msg)), -EBADMSG);
+	SAYS(msg, "no blob");
+	free(buf);
+}
+
+TEST(dt_msg_file)
+{
+	struct vbe_dt *dt;
+	char msg[256];
+
+	CHECK_EQ(vbe_dt_load_file_msg(DTB, &dt, msg, sizeof(msg)), 0);
+	CHECK_EQ(msg[0], 0);
+	vbe_dt_free(dt);
+	CHECK_EQ(vbe_dt_load_file_msg("does-not-exist.dtb", &dt, msg,
+				      sizeof(msg)), -ENOENT);
+	SAYS(msg, "cannot open", "No such file");
+	CHECK_EQ(vbe_dt_load_file_msg(".", &dt, msg, sizeof(msg)), -EINVAL);
+	SAYS(msg, "not a regular file");
+	CHECK_EQ(vbe_dt_load_file_msg("/dev/null", &dt, msg, sizeof(msg)),
+		 -EINVAL);
+}
+
+TEST(dt_msg_binding_errors)
+{
+	static const char *const G = "/frontend-a";
+	static const char *const D = "/frontend-a/virtio@a000000";
+	static const char *const N = "/frontend-a/net@a000200";
+	static const char *const M = "/frontend-a/msi";
+	char msg[256];
+
+	load_good();
+	/* a missing required property */
+	CHECK_EQ(variant_msg(G, "virtbe,hypervisor", NULL, 0, msg, sizeof(msg)),
+		 -EINVAL);
+	SAYS(msg, "/frontend-a: virtbe,hypervisor: missing", "\"sim\" or \"xen\"");
+	CHECK_EQ(variant_msg(D, "virtbe,backend", NULL, 0, msg, sizeof(msg)),
+		 -EINVAL);
+	SAYS(msg, "/frontend-a/virtio@a000000: virtbe,backend: missing");
+	CHECK_EQ(variant_msg(D, "reg", NULL, 0, msg, sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a/virtio@a000000: reg: missing", "2+2 cells");
+	CHECK_EQ(variant_msg(M, "virtbe,msi-data", NULL, 0, msg, sizeof(msg)),
+		 -EINVAL);
+	SAYS(msg, "/frontend-a/msi: virtbe,msi-data: missing");
+
+	/* an unknown hypervisor: the value and what is expected */
+	CHECK_EQ(variant_msg(G, "virtbe,hypervisor", "kvm", 4, msg,
+			     sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a: virtbe,hypervisor: \"kvm\"",
+	     "want \"sim\" or \"xen\"");
+
+	/* malformed properties */
+	CHECK_EQ(variant_msg(G, "virtbe,hypervisor", "sim", 3, msg,
+			     sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a: virtbe,hypervisor: malformed (3 bytes)");
+	CHECK_EQ(variant_msg(G, "virtbe,guest-id", CELLS(C(1), C(2), C(3)), 12,
+			     msg, sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a: virtbe,guest-id: malformed (12 bytes)",
+	     "one or two cells");
+	CHECK_EQ(variant_msg(G, "virtbe,request-timeout-ms", CELLS(C(90000)),
+			     4, msg, sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a: virtbe,request-timeout-ms: 90000: at most 60000");
+	CHECK_EQ(variant_msg(G, "#address-cells", CELLS(C(3)), 4, msg,
+			     sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a: #address-cells: 3: want 1 or 2");
+	CHECK_EQ(variant_msg(G, "virtbe,memory", CELLS(C(0), C(1), C(0)), 12,
+			     msg, sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a: virtbe,memory: malformed (12 bytes)",
+	     "2+2 cells");
+	CHECK_EQ(variant_msg(D, "interrupts", CELLS(C(5), C(2)), 8, msg,
+			     sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a/virtio@a000000: interrupts: type 5",
+	     "1 (edge)");
+	CHECK_EQ(variant_msg(D, "interrupts", CELLS(C(1)), 4, msg,
+			     sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a/virtio@a000000: interrupts: malformed (4 bytes)");
+	CHECK_EQ(variant_msg(M, "interrupts", CELLS(C(4), C(2)), 8, msg,
+			     sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a/msi: interrupts: <4 2>", "must be 0");
+	CHECK_EQ(variant_msg(D, "reg", CELLS(C(0), C(0x1000), C(0), C(0)), 16,
+			     msg, sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a/virtio@a000000: reg: base 0x1000 size 0x0",
+	     "empty");
+	CHECK_EQ(variant_msg(N, "virtbe,backend", "net", 3, msg, sizeof(msg)),
+		 -EINVAL);
+	SAYS(msg, "/frontend-a/net@a000200: virtbe,backend: malformed");
+}
+
+TEST(dt_overlapping_windows)
+{
+	static const char *const G = "/frontend-a";
+	static const char *const D = "/frontend-a/virtio@a000000";
+	static const char *const N = "/frontend-a/net@a000200";
+	static const char *const XD = "/xen-domu/disk@2000000";
+	char msg[256];
+
+	load_good();
+	/* memory windows: the second starts in the first */
+	CHECK_EQ(variant_msg(G, "virtbe,memory",
+			     CELLS(C(0), C(0x40000000), C(0), C(0x10000000),
+				   C(0), C(0x4ffff000), C(0), C(0x2000)), 32,
+			     msg, sizeof(msg)), -EINVAL);
+	SAYS(msg, "/frontend-a: virtbe,memory: window 1 [0x4ffff000, 0x50000fff] overlaps window 0 [0x40000000, 0x4fffffff]");
+	/* adjacent windows are fine */
+	CHECK_EQ(variant_msg(G, "virtbe,memory",
+			     CELLS(C(0), C(0x40000000), C(0), C(0x10000000),
+				   C(0), C(0x50000000), C(0), C(0x2000)), 32,
+			     msg, sizeof(msg)), 0);
+	/* the same window twice */
+	CHECK_EQ(variant_msg(G, "virtbe,memory",
+			     CELLS(C(0), C(0x1000), C(0), C(0x1000),
+				   C(0), C(0x1000), C(0), C(0x1000)), 32,
+			     msg, sizeof(msg)), -EINVAL);
+	SAYS(msg, "window 1 [0x1000, 0x1fff] overlaps window 0 [0x1000, 0x1fff]");
+
+	/* register windows: net@a000200 grows into virtio@a000000 ... */
+	CHECK_EQ(variant_msg(N, "reg", CELLS(C(0), C(0x0a0001f0), C(0),
+					     C(0x200)), 16, msg, sizeof(msg)),
+		 -EINVAL);
+	SAYS(msg, "/frontend-a/net@a000200: reg [0xa0001f0, 0xa0003ef] overlaps /frontend-a/virtio@a000000: reg [0xa000000, 0xa0001ff]");
+	/* ... and the first grows over the two others */
+	CHECK_EQ(variant_msg(D, "reg", CELLS(C(0), C(0x0a000000), C(0),
+					     C(0x1000)), 16, msg, sizeof(msg)),
+		 -EINVAL);
+	SAYS(msg, "/frontend-a/net@a000200: reg", "/frontend-a/virtio@a000000: reg [0xa000000, 0xa000fff]");
+	/* a disabled device is not one: no overlap with it */
+	CHECK_EQ(variant_msg("/frontend-a/virtio@a000600", "reg",
+			     CELLS(C(0), C(0x0a000000), C(0), C(0x200)), 16,
+			     msg, sizeof(msg)), 0);
+	/* nor across guests: another guest has its own address space */
+	CHECK_EQ(variant_msg(XD, "reg", CELLS(C(0x0a000000), C(0x200)), 8,
+			     msg, sizeof(msg)), 0);
+}
+
+TEST(dt_msg_no_guest)
+{
+	size_t size = 4096;
+	void *buf = malloc(size);
+	struct vbe_dt *dt;
+	char msg[256];
+
+	REQUIRE(buf);
+	REQUIRE_EQ(fdt_create_empty_tree(buf, (int)size), 0);
+	CHECK_EQ(vbe_dt_load_msg(buf, fdt_totalsize(buf), &dt, msg,
+				 sizeof(msg)), -ENOENT);
+	SAYS(msg, "no guest", "\"virtbe,guest\"");
+	free(buf);
+}
+
+/* Every refusal of the random corruption test has a message. */
+TEST(dt_msg_always_set)
+{
+	unsigned int i, k;
+	struct vbe_dt *dt;
+	char msg[256];
+	uint8_t *buf;
+	int ret;
+
+	load_good();
+	buf = malloc(good_len);
+	REQUIRE(buf);
+	srand(54321);
+	for (i = 0; i < 5000; i++) {
+		memcpy(buf, good, good_len);
+		for (k = 0; k < 1 + (unsigned int)rand() % 4; k++)
+			buf[(size_t)rand() % good_len] ^= (uint8_t)(1 + rand() % 255);
+		msg[0] = 'x';
+		ret = vbe_dt_load_msg(buf, good_len, &dt, msg, sizeof(msg));
+		if (!ret) {
+			CHECK_EQ(msg[0], 0);
+			vbe_dt_free(dt);
+		} else if (!CHECK(msg[0] && msg[0] != 'x' &&
+				  strlen(msg) < sizeof(msg))) {
+			break;
+		}
+	}
 	free(buf);
 }

@@ -1194,13 +1194,41 @@ uint64_t vbe_dev_invalid_accesses(const struct vbe_dev *dev);
  * The blob is checked with fdt_check_full().  Every node compatible with
  * "virtbe,guest" is a guest; its children compatible with "virtio,mmio"
  * are its devices (see Documentation/devicetree/virtbe.rst).  Node names
- * are never interpreted.
+ * are never interpreted.  The memory windows of a guest may not overlap,
+ * nor may the register windows of its devices.
+ *
+ * vbe_dt_load_msg() says, in addition, what is wrong.
  *
  * Return: 0, -EBADMSG (not a valid blob: bad magic, version, structure,
  * truncated), -ENOENT (no guest node), -EINVAL (a guest or device node
- * misses a required property or has a malformed one), -ENOMEM.
+ * misses a required property or has a malformed one, or two windows
+ * overlap), -EFBIG (above 16 MiB), -ENOMEM.
  */
 int vbe_dt_load(const void *blob, size_t len, struct vbe_dt **dtp);
+
+/**
+ * vbe_dt_load_msg() - vbe_dt_load(), saying why a blob is refused
+ * @blob: as for vbe_dt_load()
+ * @len: as for vbe_dt_load()
+ * @dtp: as for vbe_dt_load()
+ * @msg: a buffer for the reason, or NULL
+ * @msglen: its size in bytes (256 is enough for every message, which is
+ *	cut, still NUL-terminated, to fit)
+ *
+ * On failure @msg holds one sentence (no newline) naming the culprit: for
+ * a blob libfdt would refuse, what is wrong and libfdt's name of the error,
+ * e.g. "the blob is truncated: header says 1576 bytes, there are 1000
+ * (FDT_ERR_TRUNCATED)"; for a binding error, the node's path, the property,
+ * the bad value and what is expected, e.g. "/domu1: virtbe,hypervisor:
+ * "kvm" is not a hypervisor virtbe knows: want "sim" or "xen"", or
+ * both nodes and ranges of an overlap.  On success @msg is the empty
+ * string.  The message is for humans: its wording may change; the return
+ * value is the interface.
+ *
+ * Return: as vbe_dt_load().
+ */
+int vbe_dt_load_msg(const void *blob, size_t len, struct vbe_dt **dtp,
+		    char *msg, size_t msglen);
 
 /**
  * vbe_dt_load_file() - vbe_dt_load() of a file's contents
@@ -1208,9 +1236,24 @@ int vbe_dt_load(const void *blob, size_t len, struct vbe_dt **dtp);
  * @dtp: on success, the configuration
  *
  * Return: as vbe_dt_load(), or the -errno of open/read; -EFBIG above
- * 16 MiB.
+ * 16 MiB, -EINVAL when @path is not a regular file.
  */
 int vbe_dt_load_file(const char *path, struct vbe_dt **dtp);
+
+/**
+ * vbe_dt_load_file_msg() - vbe_dt_load_file(), saying why it failed
+ * @path: the .dtb file
+ * @dtp: on success, the configuration
+ * @msg: a buffer for the reason, or NULL
+ * @msglen: its size in bytes
+ *
+ * As vbe_dt_load_msg(); the message does not repeat @path (the caller
+ * prints it first), e.g. "cannot open: No such file or directory".
+ *
+ * Return: as vbe_dt_load_file().
+ */
+int vbe_dt_load_file_msg(const char *path, struct vbe_dt **dtp, char *msg,
+			 size_t msglen);
 
 /**
  * vbe_dt_free() - free a configuration
@@ -1235,6 +1278,14 @@ unsigned int vbe_dt_num_guests(const struct vbe_dt *dt);
  */
 const struct vbe_dt_guest *vbe_dt_guest(const struct vbe_dt *dt,
 					unsigned int i);
+
+/**
+ * vbe_dt_guest_name() - the guest node's full path, for messages only
+ * @g: the guest
+ *
+ * Return: the path (owned by the configuration).
+ */
+const char *vbe_dt_guest_name(const struct vbe_dt_guest *g);
 
 /**
  * vbe_dt_guest_hyp() - the guest's VIRTBE_HYP_*
