@@ -41,6 +41,7 @@
 #include <virtbe/virtbe.h>
 
 #include "args.h"
+#include "hints.h"
 
 #define MAX_DEVS 16
 #define MAX_MEM 16
@@ -49,9 +50,13 @@
 #define IOV_MAX_REQ (SEG_MAX + 2)	/* + header + status */
 #define SECTOR 512ULL
 #define DEFAULT_SIZE 0x200
+#define MAX_TIMEOUT_MS 60000		/* VIRTBE_ATTACH's limit */
 
 struct blk {
 	int index;
+	const char *name;		/* for messages: DT node or "--base" */
+	char label[48];			/* the name of a --base device */
+	bool dt;			/* from --dtb */
 	uint64_t base, size;
 	uint32_t irq_type, irq;
 	uint64_t msi_addr;
@@ -74,6 +79,9 @@ struct config {
 	uint32_t timeout_ms;
 	unsigned int nmem;
 	uint64_t mem[MAX_MEM][2];
+	const char *mem_arg[MAX_MEM];	/* --mem's value, for messages */
+	const char *dt_path;		/* --dtb FILE, or NULL */
+	const char *dt_guest;		/* its guest node, for messages */
 	unsigned int ndevs;
 	struct blk devs[MAX_DEVS];
 };
@@ -342,13 +350,19 @@ static int blk_setup(struct blk *b, struct vbe_guest *guest)
 	b->fd = open(b->path, (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0) {
 		ret = -errno;
-		fprintf(stderr, "vbe-blk: %s: %s\n", b->path, strerror(-ret));
+		fprintf(stderr, "vbe-blk: %s: %s \"%s\": %s%s\n", b->name,
+			b->dt ? "virtbe,backing-file" : "--file",
+			b->path, strerror(-ret),
+			ret == -EACCES || ret == -EROFS ?
+			(b->ro ? "" : " (a read-only image needs --read-only / virtbe,read-only)") :
+			"");
 		return ret;
 	}
 	end = lseek(b->fd, 0, SEEK_END);	/* files and block devices */
 	if (end < 0) {
 		ret = -errno;
-		err(b->path, ret);
+		fprintf(stderr, "vbe-blk: %s: \"%s\": cannot find its size: %s\n",
+			b->name, b->path, strerror(-ret));
 		return ret;
 	}
 	b->sectors = (uint64_t)end / SECTOR;
@@ -356,7 +370,9 @@ static int blk_setup(struct blk *b, struct vbe_guest *guest)
 	ret = vbe_dev_new(b->base, b->size, VIRTIO_ID_BLOCK, 1, QUEUE_SIZE,
 			  &b->dev);
 	if (ret) {
-		err("device", ret);
+		fprintf(stderr, "vbe-blk: %s: registers 0x%" PRIx64 "+0x%" PRIx64 ": %s%s\n",
+			b->name, b->base, b->size, strerror(-ret),
+			ret == -EINVAL ? " (the window must hold the 0x100 bytes of virtio-mmio registers and be 4-byte aligned)" : "");
 		return ret;
 	}
 	features = (1ULL << VIRTIO_BLK_F_SEG_MAX) |
@@ -382,12 +398,17 @@ static int blk_setup(struct blk *b, struct vbe_guest *guest)
 		ret = vbe_dev_set_irq(b->dev, b->irq_type, b->irq, b->msi_addr,
 				      b->msi_data);
 	if (ret) {
-		err("device setup", ret);
+		fprintf(stderr, "vbe-blk: %s: interrupt type %u number %u: %s\n",
+			b->name, b->irq_type, b->irq, strerror(-ret));
 		return ret;
 	}
 	ret = vbe_dev_attach(b->dev, guest);
 	if (ret) {
-		err("attach device", ret);
+		char msg[256];
+
+		fprintf(stderr, "vbe-blk: %s\n",
+			hint_claim(b->name, b->base, b->size, ret, msg,
+				   sizeof(msg)));
 		return ret;
 	}
 	vlog("blk%d: %s, %" PRIu64 " sectors%s, registers 0x%" PRIx64
@@ -441,12 +462,15 @@ static int from_dtb(struct config *c, const char *path, struct vbe_dt **dtp)
 	unsigned int i;
 	int ret;
 
-	ret = vbe_dt_load_file(path, &dt);
+	char msg[256];
+
+	ret = vbe_dt_load_file_msg(path, &dt, msg, sizeof(msg));
 	if (ret) {
-		err(path, ret);
+		fprintf(stderr, "vbe-blk: %s: %s\n", path, msg);
 		return ret;
 	}
 	*dtp = dt;
+	c->dt_path = path;
 	for (i = 0; i < vbe_dt_num_guests(dt); i++) {
 		g = vbe_dt_guest(dt, i);
 		if (!c->have_guest || vbe_dt_guest_id(g) == c->guest_id)
@@ -454,24 +478,35 @@ static int from_dtb(struct config *c, const char *path, struct vbe_dt **dtp)
 		g = NULL;
 	}
 	if (!g) {
-		fprintf(stderr, "vbe-blk: %s: no guest %" PRIu64 "\n", path,
-			c->guest_id);
+		fprintf(stderr, "vbe-blk: %s: --guest %" PRIu64 ": no guest node with virtbe,guest-id = %" PRIu64 "\n",
+			path, c->guest_id, c->guest_id);
 		return -ENOENT;
 	}
+	c->dt_guest = vbe_dt_guest_name(g);
 	c->hyp = (int)vbe_dt_guest_hyp(g);
 	c->guest_id = vbe_dt_guest_id(g);
 	c->timeout_ms = vbe_dt_guest_timeout_ms(g);
-	for (i = 0; i < vbe_dt_guest_num_mem(g) && c->nmem < MAX_MEM; i++)
+	if (vbe_dt_guest_num_mem(g) > MAX_MEM) {
+		fprintf(stderr, "vbe-blk: %s: %s: virtbe,memory: %u windows: vbe-blk maps at most %d\n",
+			path, c->dt_guest, vbe_dt_guest_num_mem(g), MAX_MEM);
+		return -E2BIG;
+	}
+	for (i = 0; i < vbe_dt_guest_num_mem(g); i++)
 		vbe_dt_guest_mem(g, i, &c->mem[c->nmem][0],
 				 &c->mem[c->nmem][1]), c->nmem++;
 	for (i = 0; i < vbe_dt_guest_num_devs(g); i++) {
 		d = vbe_dt_guest_dev(g, i);
 		if (strcmp(vbe_dt_dev_backend(d), "blk"))
 			continue;	/* served by someone else */
-		if (c->ndevs == MAX_DEVS)
-			break;
+		if (c->ndevs == MAX_DEVS) {
+			fprintf(stderr, "vbe-blk: %s: %s: more than %d \"blk\" devices\n",
+				path, c->dt_guest, MAX_DEVS);
+			return -E2BIG;
+		}
 		b = &c->devs[c->ndevs];
 		b->index = (int)c->ndevs;
+		b->name = vbe_dt_dev_name(d);
+		b->dt = true;
 		b->base = vbe_dt_dev_base(d);
 		b->size = vbe_dt_dev_size(d);
 		vbe_dt_dev_irq(d, &b->irq_type, &b->irq, &b->msi_addr,
@@ -479,8 +514,10 @@ static int from_dtb(struct config *c, const char *path, struct vbe_dt **dtp)
 		ret = vbe_dt_dev_prop_string(d, "virtbe,backing-file",
 					     &b->path);
 		if (ret) {
-			fprintf(stderr, "vbe-blk: %s: virtbe,backing-file: %s\n",
-				vbe_dt_dev_name(d), strerror(-ret));
+			fprintf(stderr, "vbe-blk: %s: %s: virtbe,backing-file: %s\n",
+				path, vbe_dt_dev_name(d),
+				ret == -ENOENT ? "missing (required: the disk image's path)" :
+				"not a string (want the disk image's path)");
 			return ret;
 		}
 		b->ro = vbe_dt_dev_prop_bool(d, "virtbe,read-only");
@@ -489,7 +526,8 @@ static int from_dtb(struct config *c, const char *path, struct vbe_dt **dtp)
 		c->ndevs++;
 	}
 	if (!c->ndevs) {
-		fprintf(stderr, "vbe-blk: %s: no \"blk\" device\n", path);
+		fprintf(stderr, "vbe-blk: %s: %s (guest %" PRIu64 ") has no device with virtbe,backend = \"blk\"\n",
+			path, c->dt_guest, c->guest_id);
 		return -ENOENT;
 	}
 	return 0;
@@ -518,36 +556,42 @@ static int parse_args(int argc, char **argv, struct config *c,
 	struct blk *b = &c->devs[0];
 	const char *dtb = NULL;
 	bool have_base = false, have_irq = false;
+	const char *want = "";
 	uint64_t v;
-	int o;
+	int o, idx = 0;
 
 	memset(c, 0, sizeof(*c));
 	b->size = DEFAULT_SIZE;
 	b->irq_type = VIRTBE_IRQ_EDGE;
 	c->hyp = -1;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "v", opts, &idx)) != -1) {
 		switch (o) {
 		case 'h':
 			c->hyp = vbe_hyp_from_name(optarg);
+			want = "an unknown hypervisor: sim or xen";
 			if (c->hyp < 0)
 				goto bad;
 			break;
 		case 'g':
+			want = "not a guest id (a number)";
 			if (!parse_u64(optarg, &c->guest_id))
 				goto bad;
 			c->have_guest = true;
 			break;
 		case 'b':
+			want = "not an address";
 			if (!parse_u64(optarg, &b->base))
 				goto bad;
 			have_base = true;
 			break;
 		case 's':
+			want = "not a size";
 			if (!parse_u64(optarg, &b->size))
 				goto bad;
 			break;
 		case 'i':
+			want = "not an interrupt number (0 to 4294967295)";
 			if (!parse_u64(optarg, &v) || v > UINT32_MAX)
 				goto bad;
 			b->irq = (uint32_t)v;
@@ -555,6 +599,7 @@ static int parse_args(int argc, char **argv, struct config *c,
 			break;
 		case 't':
 			o = parse_irq_type(optarg);
+			want = "an unknown interrupt type: edge, level or evtchn";
 			if (o < 0)
 				goto bad;
 			b->irq_type = (uint32_t)o;
@@ -569,13 +614,21 @@ static int parse_args(int argc, char **argv, struct config *c,
 			set_serial(b, optarg);
 			break;
 		case 'm':
-			if (c->nmem == MAX_MEM ||
-			    !parse_mem(optarg, c->mem[c->nmem]))
+			want = "at most 16 windows";
+			if (c->nmem == MAX_MEM)
 				goto bad;
-			c->nmem++;
+			want = "want GPA:LEN, two numbers, LEN not 0";
+			if (!parse_mem(optarg, c->mem[c->nmem]) ||
+			    !c->mem[c->nmem][1])
+				goto bad;
+			c->mem_arg[c->nmem++] = optarg;
 			break;
 		case 'T':
-			if (!parse_u64(optarg, &v) || v > UINT32_MAX)
+			want = "not a number of milliseconds";
+			if (!parse_u64(optarg, &v))
+				goto bad;
+			want = "at most 60000";
+			if (v > MAX_TIMEOUT_MS)
 				goto bad;
 			c->timeout_ms = (uint32_t)v;
 			break;
@@ -592,20 +645,33 @@ static int parse_args(int argc, char **argv, struct config *c,
 			goto usage;
 		}
 	}
-	if (optind != argc)
+	if (optind != argc) {
+		fprintf(stderr, "vbe-blk: \"%s\": not an option\n",
+			argv[optind]);
 		goto usage;
+	}
 	if (dtb)
 		return from_dtb(c, dtb, dtp);
 	if (c->hyp < 0 || !c->have_guest || !have_base || !have_irq ||
-	    !b->path || !c->nmem)
+	    !b->path || !c->nmem) {
+		fprintf(stderr, "vbe-blk: missing:%s%s%s%s%s%s (or --dtb FILE)\n",
+			c->hyp < 0 ? " --hyp" : "",
+			c->have_guest ? "" : " --guest",
+			have_base ? "" : " --base", have_irq ? "" : " --irq",
+			b->path ? "" : " --file", c->nmem ? "" : " --mem");
 		goto usage;
+	}
 	if (!b->serial[0])
 		set_serial(b, "vbe-blk");
+	snprintf(b->label, sizeof(b->label), "--base 0x%" PRIx64, b->base);
+	b->name = b->label;
 	c->ndevs = 1;
 	return 0;
 
 bad:
-	fprintf(stderr, "vbe-blk: bad value \"%s\"\n", optarg);
+	fprintf(stderr, "vbe-blk: --%s %s: %s\n", opts[idx].name, optarg,
+		want);
+	return -EINVAL;
 usage:
 	usage(stderr);
 	return -EINVAL;
@@ -698,6 +764,7 @@ int main(int argc, char **argv)
 	struct vbe_dt *dt = NULL;
 	struct virtbe_info info;
 	static struct config c;
+	char msg[384];
 	unsigned int i;
 	sigset_t mask;
 	int ret, sfd = -1;
@@ -720,12 +787,19 @@ int main(int argc, char **argv)
 
 	ret = vbe_ctl_open(&ctl);
 	if (ret) {
-		err("/dev/virtbe", ret);
+		fprintf(stderr, "vbe-blk: %s\n",
+			hint_ctl_open(ret, msg, sizeof(msg)));
 		goto out;
 	}
 	ret = vbe_ctl_get_info(ctl, (uint32_t)c.hyp, &info);
 	if (ret) {
-		err(vbe_hyp_name((uint32_t)c.hyp), ret);
+		/* which backends are loaded, to say so */
+		if (vbe_ctl_get_info(ctl, 0, &info))
+			info.out_hyps = 0;
+		fprintf(stderr, "vbe-blk: %s%s\n",
+			hint_attach((uint32_t)c.hyp, c.guest_id, ret,
+				    info.out_hyps, msg, sizeof(msg)),
+			c.dt_path ? " (virtbe,hypervisor of --dtb)" : "");
 		goto out;
 	}
 	if (info.out_api_version != VIRTBE_API_VERSION) {
@@ -737,7 +811,9 @@ int main(int argc, char **argv)
 	ret = vbe_guest_attach(ctl, (uint32_t)c.hyp, c.guest_id, c.timeout_ms,
 			       &guest);
 	if (ret) {
-		err("attach", ret);
+		fprintf(stderr, "vbe-blk: %s\n",
+			hint_attach((uint32_t)c.hyp, c.guest_id, ret,
+				    info.out_hyps, msg, sizeof(msg)));
 		goto out;
 	}
 	vlog("attached to %s guest %" PRIu64 " (%u vCPUs)\n",
@@ -746,7 +822,19 @@ int main(int argc, char **argv)
 	for (i = 0; i < c.nmem; i++) {
 		ret = vbe_mem_map(guest, c.mem[i][0], c.mem[i][1], 0, &mems[i]);
 		if (ret) {
-			err("map guest memory", ret);
+			char what[160];
+
+			if (c.dt_path)
+				snprintf(what, sizeof(what),
+					 "%s: %s: virtbe,memory window %u",
+					 c.dt_path, c.dt_guest, i);
+			else
+				snprintf(what, sizeof(what), "--mem %s",
+					 c.mem_arg[i]);
+			fprintf(stderr, "vbe-blk: %s\n",
+				hint_mem_map(what, (uint32_t)c.hyp, c.guest_id,
+					     c.mem[i][0], c.mem[i][1], ret,
+					     msg, sizeof(msg)));
 			goto out;
 		}
 		vlog("mapped guest memory 0x%" PRIx64 "+0x%" PRIx64 "\n",

@@ -12,10 +12,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/virtio_blk.h>
@@ -509,4 +511,189 @@ TEST(blk_bad_options)
 		fake.nram = 0;
 	}
 	CHECK_EQ(fake.nranges, 0);
+}
+
+/*
+ * Errors that name the culprit: vbe-blk's main() in a child with its
+ * stderr in a file; it must exit with 1 and say @expect1 (and @expect2).
+ */
+static void bad(const char *what, const char *const *args,
+		const char *ctl_path, const char *expect1,
+		const char *expect2)
+{
+	static const char errpath[] = "blk-stderr.txt";
+	char msg[4096];
+	ssize_t len;
+	pid_t pid;
+	int st, fd;
+
+	fflush(stdout);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		struct blk_thread b = { 0 };
+		unsigned int n = 0;
+
+		alarm(15);
+		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || dup2(fd, 2) < 0)
+			_exit(99);
+		b.argv[b.argc++] = "vbe-blk";
+		while (args[n])
+			b.argv[b.argc++] = (char *)args[n++];
+		vbe__ctl_path = ctl_path ? ctl_path : "/dev/null";
+		if (!fake_add_ram(G, RAM))
+			_exit(99);
+		/* exit(): LeakSanitizer checks the error paths too */
+		exit(vbe_blk_main(b.argc, b.argv));
+	}
+	REQUIRE_EQ(waitpid(pid, &st, 0), pid);
+	fd = open(errpath, O_RDONLY);
+	REQUIRE(fd >= 0);
+	len = read(fd, msg, sizeof(msg) - 1);
+	close(fd);
+	unlink(errpath);
+	msg[len > 0 ? len : 0] = 0;
+	printf("# %s: %s", what, msg);
+	if (!CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1))
+		printf("# status 0x%x\n", st);
+	CHECK(strstr(msg, expect1));
+	if (expect2)
+		CHECK(strstr(msg, expect2));
+}
+
+#define CLI(...) {							\
+	"--hyp", "sim", "--guest", "1", "--base", "0x10000000",		\
+	"--irq", "5", "--file", "err-disk.img",				\
+	"--mem", "0x40000000:0x100000", __VA_ARGS__ NULL }
+
+/* The hypervisor knows no such guest (VIRTBE_ATTACH: ENOENT). */
+static int no_guest_hook(int fd, unsigned long cmd, void *arg)
+{
+	struct virtbe_info *info = arg;
+
+	(void)fd;
+	/* a kernel with virtbe_xen loaded */
+	if (cmd == VIRTBE_GET_INFO && info->hyp == VIRTBE_HYP_XEN)
+		info->hyp = VIRTBE_HYP_SIM;
+	if (cmd == VIRTBE_ATTACH)
+		return -ENOENT;
+	return FAKE_PASS;
+}
+
+TEST(blk_err_unknown_guest)
+{
+	const char *xen[] = {
+		"--hyp", "xen", "--guest", "7", "--base", "0x10000000",
+		"--irq", "5", "--file", "err-disk.img",
+		"--mem", "0x40000000:0x100000", NULL,
+	};
+	const char *sim[] = CLI();
+	const char *dtb[] = { "--dtb", "blk.dtb", "--guest", "7", NULL };
+
+	make_disk("err-disk.img", 0);
+	fake.hook = no_guest_hook;
+	bad("unknown xen guest", xen, NULL,
+	    "vbe-blk: no guest 7 on xen: is the domain running? (xl list)",
+	    NULL);
+	bad("unknown sim guest", sim, NULL, "no guest 1 on sim", NULL);
+	fake.hook = NULL;
+	bad("no such guest node", dtb, NULL,
+	    "blk.dtb: --guest 7: no guest node with virtbe,guest-id = 7",
+	    NULL);
+	unlink("err-disk.img");
+}
+
+TEST(blk_err_backend_not_loaded)
+{
+	const char *xen[] = {
+		"--hyp", "xen", "--guest", "7", "--base", "0x10000000",
+		"--irq", "5", "--file", "err-disk.img",
+		"--mem", "0x40000000:0x100000", NULL,
+	};
+	const char *sim[] = CLI();
+
+	make_disk("err-disk.img", 0);
+	/* the fake kernel has the sim backend only */
+	bad("xen backend not loaded", xen, NULL,
+	    "vbe-blk: the xen backend is not loaded: modprobe virtbe_xen (loaded: sim)",
+	    NULL);
+	bad("no /dev/virtbe", sim, "/nonexistent/virtbe",
+	    "/dev/virtbe: No such file or directory: virtbe.ko is not loaded (modprobe virtbe)",
+	    NULL);
+	unlink("err-disk.img");
+}
+
+TEST(blk_err_bad_values)
+{
+	const char *t1[] = CLI("--timeout-ms", "90000",);
+	const char *t2[] = CLI("--timeout-ms", "60000s",);
+	const char *h[] = { "--hyp", "kvm", NULL };
+	const char *it[] = CLI("--irq-type", "msi",);
+	const char *m[] = CLI("--mem", "0x40000000",);
+	const char *missing[] = { "--hyp", "sim", "--guest", "1", NULL };
+
+	bad("timeout too large", t1, NULL,
+	    "vbe-blk: --timeout-ms 90000: at most 60000", NULL);
+	bad("timeout not a number", t2, NULL, "--timeout-ms 60000s: not a number",
+	    NULL);
+	bad("unknown hypervisor", h, NULL, "--hyp kvm: an unknown hypervisor: sim or xen",
+	    NULL);
+	bad("unknown interrupt type", it, NULL, "--irq-type msi: ", "edge, level or evtchn");
+	bad("--mem without a length", m, NULL, "--mem 0x40000000: want GPA:LEN", NULL);
+	bad("missing options", missing, NULL,
+	    "missing: --base --irq --file --mem (or --dtb FILE)", NULL);
+}
+
+/* Another daemon serves registers inside ours (VIRTBE_CLAIM_RANGE: EEXIST). */
+TEST(blk_err_overlapping_claim)
+{
+	const char *args[] = CLI();
+
+	make_disk("err-disk.img", 0);
+	fake.ranges[0] = (struct fake_range){ BASE + 0x100, 0x100, 0 };
+	fake.nranges = 1;
+	bad("registers claimed by another daemon", args, NULL,
+	    "vbe-blk: --base 0x10000000: registers [0x10000000, 0x100001ff] are already claimed: another daemon",
+	    NULL);
+	fake.nranges = 0;
+	unlink("err-disk.img");
+}
+
+TEST(blk_err_memory_window)
+{
+	const char *args[] = CLI("--mem", "0x80000000:0x1000",);
+
+	make_disk("err-disk.img", 0);
+	bad("a --mem window that is not guest RAM", args, NULL,
+	    "vbe-blk: --mem 0x80000000:0x1000: map [0x80000000, 0x80000fff] of sim guest 1: No such device or address: not guest RAM",
+	    NULL);
+	unlink("err-disk.img");
+}
+
+TEST(blk_err_dtb)
+{
+	const char *overlap[] = { "--dtb", "bad-overlap.dtb", NULL };
+	const char *trunc[] = { "--dtb", "blk-trunc.dtb", NULL };
+	char buf[4096];
+	ssize_t len;
+	int in, out;
+
+	bad("overlapping devices in the DT", overlap, NULL,
+	    "vbe-blk: bad-overlap.dtb: /guest/disk@10000100: reg [0x10000100, 0x100002ff] overlaps /guest/disk@10000000: reg [0x10000000, 0x100001ff]",
+	    NULL);
+	/* the first 100 bytes of a good blob */
+	in = open("blk.dtb", O_RDONLY);
+	REQUIRE(in >= 0);
+	len = read(in, buf, sizeof(buf));
+	close(in);
+	REQUIRE(len > 100);
+	out = open("blk-trunc.dtb", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	REQUIRE(out >= 0);
+	REQUIRE_EQ(write(out, buf, 100), 100);
+	close(out);
+	bad("a truncated blob", trunc, NULL,
+	    "vbe-blk: blk-trunc.dtb: the blob is truncated: header says ",
+	    "bytes, there are 100 (FDT_ERR_TRUNCATED)");
+	unlink("blk-trunc.dtb");
 }
