@@ -53,6 +53,7 @@
 #include <virtbe/virtbe.h>
 
 #include "args.h"
+#include "hints.h"
 #include "vhu.h"
 
 #define PROG "virtbe-vhost-user"
@@ -664,8 +665,11 @@ static int create_device(struct vdev *d, struct vhu *v)
 	}
 	ret = vbe_dev_attach(d->dev, br.guest);
 	if (ret) {
-		derr(d, "attach: %s%s", strerror(-ret),
-		     ret == -EEXIST ? " (the window overlaps a claimed range or another device)" : "");
+		char msg[256];
+
+		fprintf(stderr, PROG ": %s\n",
+			hint_claim(d->name, d->base, d->size, ret, msg,
+				   sizeof(msg)));
 		return ret;
 	}
 	if (!vbe_dev_kernel_isr(d->dev)) {
@@ -1199,9 +1203,11 @@ static int from_dtb(const char *path, struct vbe_dt **dtp)
 	unsigned int i;
 	int ret;
 
-	ret = vbe_dt_load_file(path, &dt);
+	char msg[256];
+
+	ret = vbe_dt_load_file_msg(path, &dt, msg, sizeof(msg));
 	if (ret) {
-		fprintf(stderr, PROG ": %s: %s\n", path, strerror(-ret));
+		fprintf(stderr, PROG ": %s: %s\n", path, msg);
 		return ret;
 	}
 	*dtp = dt;
@@ -1355,23 +1361,6 @@ usage:
 	return -EINVAL;
 }
 
-static const char *attach_hint(int ret)
-{
-	switch (ret) {
-	case -ENODEV:
-		return " (is the hypervisor's virtbe module loaded?)";
-	case -ENOENT:
-	case -ESRCH:
-		return " (no such guest: check --guest / virtbe,guest-id)";
-	case -ENOSPC:
-		return " (the hypervisor has no room for another server of this guest)";
-	case -EACCES:
-	case -EPERM:
-		return " (permission: /dev/virtbe)";
-	}
-	return "";
-}
-
 /* SIGTERM a daemon started with exec=; SIGKILL it after 3 s. */
 static void stop_daemon(struct vdev *d)
 {
@@ -1422,6 +1411,7 @@ int main(int argc, char **argv)
 		.it_value = { 0, TICK_MS * 1000000L },
 	};
 	struct virtbe_info info;
+	char msg[384];
 	unsigned int i;
 	sigset_t mask;
 	int ret, sfd = -1, tfd = -1;
@@ -1451,31 +1441,46 @@ int main(int argc, char **argv)
 
 	ret = vbe_ctl_open(&ctl);
 	if (ret) {
-		fprintf(stderr, PROG ": /dev/virtbe: %s (is virtbe.ko loaded?)\n",
-			strerror(-ret));
+		fprintf(stderr, PROG ": %s\n",
+			hint_ctl_open(ret, msg, sizeof(msg)));
 		goto out;
 	}
 	ret = vbe_ctl_get_info(ctl, (uint32_t)br.hyp, &info);
 	if (ret) {
-		fprintf(stderr, PROG ": hypervisor %s: %s%s\n",
-			vbe_hyp_name((uint32_t)br.hyp), strerror(-ret),
-			attach_hint(ret));
+		/* which backends are loaded, to say so */
+		if (vbe_ctl_get_info(ctl, 0, &info))
+			info.out_hyps = 0;
+		fprintf(stderr, PROG ": %s\n",
+			hint_attach((uint32_t)br.hyp, br.guest_id, ret,
+				    info.out_hyps, msg, sizeof(msg)));
 		goto out;
 	}
 	ret = vbe_guest_attach(ctl, (uint32_t)br.hyp, br.guest_id, br.timeout_ms,
 			       &br.guest);
 	if (ret) {
-		fprintf(stderr, PROG ": attach to %s guest %" PRIu64 ": %s%s\n",
-			vbe_hyp_name((uint32_t)br.hyp), br.guest_id,
-			strerror(-ret), attach_hint(ret));
+		fprintf(stderr, PROG ": %s\n",
+			hint_attach((uint32_t)br.hyp, br.guest_id, ret,
+				    info.out_hyps, msg, sizeof(msg)));
 		goto out;
 	}
 	for (i = 0; i < br.nmem; i++) {
 		ret = vbe_mem_map(br.guest, br.mem[i][0], br.mem[i][1], 0,
 				  &br.mems[i]);
 		if (ret) {
-			fprintf(stderr, PROG ": map guest memory 0x%" PRIx64 "+0x%" PRIx64 ": %s\n",
-				br.mem[i][0], br.mem[i][1], strerror(-ret));
+			char what[64];
+
+			if (dt)
+				snprintf(what, sizeof(what),
+					 "virtbe,memory window %u", i);
+			else
+				snprintf(what, sizeof(what),
+					 "--mem 0x%" PRIx64 ":0x%" PRIx64,
+					 br.mem[i][0], br.mem[i][1]);
+			fprintf(stderr, PROG ": %s\n",
+				hint_mem_map(what, (uint32_t)br.hyp,
+					     br.guest_id, br.mem[i][0],
+					     br.mem[i][1], ret, msg,
+					     sizeof(msg)));
 			goto out;
 		}
 	}

@@ -1229,12 +1229,17 @@ TEST(bridge_bad_dtb)
 {
 	const char *nosock[] = { "--dtb", "bad-nosocket.dtb", NULL };
 	const char *devtype[] = { "--dtb", "bad-devtype.dtb", NULL };
+	const char *memoverlap[] = { "--dtb", "bad-memoverlap.dtb", NULL };
 
 	setup();
 	bad("a DT device without virtbe,vhost-user-socket", nosock,
 	    "/guest/fs@10000000", "virtbe,vhost-user-socket: missing");
 	bad("virtbe,device-type = \"nonsense\"", devtype,
 	    "/guest/blk@10000000", "virtbe,device-type: not a device type");
+	/* the loader's own refusals, through vbe_dt_load_file_msg() */
+	bad("overlapping virtbe,memory windows", memoverlap,
+	    "bad-memoverlap.dtb: /guest: virtbe,memory: window 1 [0x40100000, 0x402fffff] overlaps window 0 [0x40000000, 0x401fffff]",
+	    NULL);
 	cleanup();
 }
 
