@@ -92,6 +92,24 @@ start_backend() {	# start_backend LOGFILE
 	bpid=$!
 }
 
+# domu_cfg NAME EXTRA: /tmp/NAME.cfg, a PVH domU of this initramfs with
+# EXTRA on its kernel command line; amd64: a domU that triple-faults
+# (Documentation/testing.rst, The triple fault) is destroyed rather than
+# rebooted under a domid this script no longer knows
+domu_cfg() {
+	cat >/tmp/$1.cfg <<CFG
+name = "$1"
+type = "pvh"
+kernel = "/xen/vmlinuz"
+ramdisk = "/xen/domu.cpio.gz"
+extra = "console=hvc0 quiet loglevel=4$2"
+memory = 128
+vcpus = 2
+on_crash = "destroy"
+CFG
+	[ $ARCH = arm64 ] || echo 'on_reboot = "destroy"' >>/tmp/$1.cfg
+}
+
 # virtbe_repro=SECS (scripts/xen-lane.sh --repro-triple-fault SECS): the
 # triple fault reproducer (Documentation/testing.rst), with no virtbe in
 # dom0 at all: PVH domUs (virtbe_mode=spin) whose vCPUs make trapped MMIO
@@ -104,17 +122,7 @@ start_backend() {	# start_backend LOGFILE
 if [ -n "${virtbe_repro:-}" ]; then
 	echo "$M BEGIN xen"
 	echo "1..1"
-	cat >/tmp/tf.cfg <<CFG
-name = "tf"
-type = "pvh"
-kernel = "/xen/vmlinuz"
-ramdisk = "/xen/domu.cpio.gz"
-extra = "console=hvc0 quiet loglevel=4 virtbe_mode=spin"
-memory = 128
-vcpus = 2
-on_crash = "destroy"
-on_reboot = "destroy"
-CFG
+	domu_cfg tf " virtbe_mode=spin"
 	[ -z "${virtbe_tsc:-}" ] || echo "tsc_mode = \"$virtbe_tsc\"" >>/tmp/tf.cfg
 	TFLOG=/var/log/xen/console/guest-tf.log
 	up() { cut -d. -f1 /proc/uptime; }
@@ -167,19 +175,7 @@ else
 fi
 
 dd if=/dev/zero of=/tmp/disk.img bs=1048576 count=8 2>/dev/null
-cat >/tmp/vbe.cfg <<CFG
-name = "vbe"
-type = "pvh"
-kernel = "/xen/vmlinuz"
-ramdisk = "/xen/domu.cpio.gz"
-extra = "console=hvc0 quiet loglevel=4$([ $bench = 1 ] && echo ' virtbe_bench=1')$([ $ARCH = arm64 ] && echo ' virtbe_dev=dt')"
-memory = 128
-vcpus = 2
-on_crash = "destroy"
-CFG
-# amd64: a domU that triple-faults (Documentation/xen.rst, Benchmark) is
-# destroyed rather than rebooted under a domid this script no longer knows
-[ $ARCH = arm64 ] || echo 'on_reboot = "destroy"' >>/tmp/vbe.cfg
+domu_cfg vbe "$([ $bench = 1 ] && echo ' virtbe_bench=1')$([ $ARCH = arm64 ] && echo ' virtbe_dev=dt')"
 if [ $ARCH = arm64 ]; then
 	# xl's standalone virtio backend must name a block device
 	losetup $DISK /tmp/disk.img
