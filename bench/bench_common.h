@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/virtbe.h>
+#include <linux/virtbe_sim.h>
 
 #define MMIO_BASE	0x10000000ULL
 #define NOTIFY		(MMIO_BASE + 0x50)

@@ -24,13 +24,6 @@ static_assert(sizeof(struct virtbe_irqfd) == 48);
 static_assert(sizeof(struct virtbe_stats) == 64);
 static_assert(sizeof(struct virtbe_request) == 64);
 static_assert(sizeof(struct virtbe_completion) == 32);
-static_assert(sizeof(struct virtbe_sim_create) == 24);
-static_assert(sizeof(struct virtbe_sim_ram) == 40);
-static_assert(sizeof(struct virtbe_sim_access) == 40);
-static_assert(sizeof(struct virtbe_sim_bind_irq) == 24);
-static_assert(sizeof(struct virtbe_sim_irq_state) == 32);
-static_assert(sizeof(struct virtbe_sim_fault) == 16);
-static_assert(sizeof(struct virtbe_sim_destroy) == 8);
 
 static const struct virtbe_ioctl_op virtbe_ctl_ops[] = {
 	VIRTBE_IOCTL_OP_OUT(VIRTBE_GET_INFO, virtbe_get_info,

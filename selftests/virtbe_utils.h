@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/virtbe.h>
+#include <linux/virtbe_sim.h>
 
 #include "kselftest_harness.h"
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <linux/virtbe.h>
+#include <linux/virtbe_sim.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>

@@ -10,6 +10,15 @@
 
 #include "sim.h"
 
+/* The frontend ABI's layout (<linux/virtbe_sim.h>), the same on every ABI. */
+static_assert(sizeof(struct virtbe_sim_create) == 24);
+static_assert(sizeof(struct virtbe_sim_ram) == 40);
+static_assert(sizeof(struct virtbe_sim_access) == 40);
+static_assert(sizeof(struct virtbe_sim_bind_irq) == 24);
+static_assert(sizeof(struct virtbe_sim_irq_state) == 32);
+static_assert(sizeof(struct virtbe_sim_fault) == 16);
+static_assert(sizeof(struct virtbe_sim_destroy) == 8);
+
 /* The attachment whose range holds the whole access, or NULL. */
 static struct sim_be *sim_claimed(struct sim_guest *sg, bool pio, u64 addr,
 				  u32 len)

@@ -21,6 +21,7 @@
 #include <linux/xarray.h>
 
 #include <virtbe_backend.h>
+#include <linux/virtbe_sim.h>
 
 #define SIM_MAX_VCPUS		256
 #define SIM_MAX_RAM		16
