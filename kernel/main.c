@@ -64,8 +64,10 @@ static int __init virtbe_init(void)
 	if (ret)
 		goto err_mem_exit;
 	ret = misc_register(&virtbe_miscdev);
-	if (ret)
+	if (ret) {
+		pr_err("not loaded: cannot create /dev/virtbe (%d)\n", ret);
 		goto err_irqfd_exit;
+	}
 	return 0;
 
 err_irqfd_exit:

@@ -412,11 +412,15 @@ static int __init sim_init(void)
 	int ret;
 
 	ret = virtbe_hyp_register(&sim_hyp_ops);
-	if (ret)
+	if (ret) {
+		pr_info("not loaded: registering with virtbe failed (%d)\n", ret);
 		return ret;
+	}
 	ret = sim_frontend_init();
-	if (ret)
+	if (ret) {
+		pr_info("not loaded: cannot create /dev/virtbe_sim (%d)\n", ret);
 		virtbe_hyp_unregister(&sim_hyp_ops);
+	}
 	return ret;
 }
 

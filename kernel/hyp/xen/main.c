@@ -266,13 +266,17 @@ static int __init vbx_init(void)
 	BUILD_BUG_ON(offsetof(struct vbx_ioreq, type) !=
 		     offsetof(struct ioreq, type));
 #endif
-	if (!xen_domain() || (!xen_initial_domain() && !allow_domu)) {
-		pr_debug("not a Xen dom0\n");
+	if (!xen_domain()) {
+		pr_info("not loaded: this kernel does not run on Xen; load it in a Xen dom0\n");
+		return -ENODEV;
+	}
+	if (!xen_initial_domain() && !allow_domu) {
+		pr_info("not loaded: this is a Xen domU; virtbe_xen serves guests from dom0\n");
 		return -ENODEV;
 	}
 	vbx_xlate = xen_feature(XENFEAT_auto_translated_physmap);
 	if (vbx_xlate && PAGE_SIZE != XEN_PAGE_SIZE) {
-		pr_info("auto-translated dom0 with %lu-byte pages: not supported\n",
+		pr_info("not loaded: an auto-translated dom0 with %lu-byte pages is not supported (4 KiB only)\n",
 			PAGE_SIZE);
 		return -ENODEV;
 	}
@@ -287,8 +291,11 @@ static int __init vbx_init(void)
 	if (!vbx_wq)
 		return -ENOMEM;
 	ret = virtbe_hyp_register(&vbx_hyp_ops);
-	if (ret)
+	if (ret) {
+		pr_info("not loaded: registering with virtbe failed (%d): is another xen backend loaded?\n",
+			ret);
 		destroy_workqueue(vbx_wq);
+	}
 	return ret;
 }
 
