@@ -96,6 +96,9 @@ static void virtbe_irqfd_inject(struct virtbe_irqfd_ent *irqfd)
 
 	this_cpu_write(virtbe_irqfd_src, irqfd->eventfd);
 	ret = g->ops->irq_set(g, &irqfd->irq, true);
+	/* still marked: lowering again must not signal from here either */
+	if (ret != -EWOULDBLOCK && irqfd->vmmio)
+		virtbe_vmmio_raised(irqfd->vmmio);
 	this_cpu_write(virtbe_irqfd_src, NULL);
 	if (ret == -EWOULDBLOCK)
 		schedule_work(&irqfd->inject);
@@ -114,6 +117,9 @@ static void virtbe_irqfd_inject_work(struct work_struct *work)
 	    !virtbe_vmmio_pending(irqfd->vmmio))
 		return;
 	g->ops->irq_set(g, &irqfd->irq, true);
+	/* ... nor one acknowledged while it was being raised */
+	if (irqfd->vmmio)
+		virtbe_vmmio_raised(irqfd->vmmio);
 }
 
 static void virtbe_irqfd_free_rcu(struct rcu_head *rcu)

@@ -292,6 +292,7 @@ int virtbe_vmmio_get(struct virtbe_guest *g, u64 base,
 void virtbe_vmmio_put(struct virtbe_guest *g, struct virtbe_vmmio *v);
 void virtbe_vmmio_raise(struct virtbe_vmmio *v, u32 isr_bits);
 bool virtbe_vmmio_pending(struct virtbe_vmmio *v);
+void virtbe_vmmio_raised(struct virtbe_vmmio *v);
 void virtbe_vmmio_resample(struct virtbe_guest *g, u32 type, u32 irq);
 
 /* vm_flags became read-only in 6.3. */

@@ -158,9 +158,13 @@ void virtbe_vmmio_put(struct virtbe_guest *g, struct virtbe_vmmio *v)
 	spin_unlock_irqrestore(&g->irqfd_lock, flags);
 	if (!last)
 		return;
-	/* Readers under RCU may still queue it: wait for them first. */
+	/*
+	 * Readers under RCU may still queue it: wait for them first.  Then
+	 * let a queued level change happen rather than cancel it: a lowering
+	 * lost here would leave the line up for the next device on it.
+	 */
 	synchronize_rcu();
-	cancel_work_sync(&v->level_work);
+	flush_work(&v->level_work);
 	kfree(v);
 }
 
@@ -227,6 +231,24 @@ static void virtbe_vmmio_lower(struct virtbe_vmmio *v)
 	smp_mb();	/* the line is down before we look at the causes */
 	if (atomic_read(&v->isr))
 		virtbe_vmmio_irq_set(v, true);
+}
+
+/**
+ * virtbe_vmmio_raised() - a device's level line was just raised: lower it
+ *	again if every cause was acknowledged meanwhile
+ * @v: the device
+ *
+ * An acknowledgment racing with the raise may have lowered the line
+ * before it went up; without this the line would stay up with no cause
+ * (Xen reports no EOI that would lower it).  Any context.
+ */
+void virtbe_vmmio_raised(struct virtbe_vmmio *v)
+{
+	if (v->irq.type != VIRTBE_IRQ_LEVEL)
+		return;
+	smp_mb();	/* the line is up before we look at the causes */
+	if (!atomic_read(&v->isr))
+		virtbe_vmmio_lower(v);
 }
 
 /*
