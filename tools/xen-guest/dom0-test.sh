@@ -579,7 +579,7 @@ multi_part() {
 		--irq-type evtchn --file $DISK --mem $MEM >/tmp/vbe-blk4-dup.log 2>&1 &
 	xpid=$!
 	wait_for 20 sh -c "! kill -0 $xpid 2>/dev/null"
-	if ! multi_alive $xpid && grep -q "attach device: File exists" /tmp/vbe-blk4-dup.log &&
+	if ! multi_alive $xpid && grep -q "registers \[$FS_BASE, .*\] are already claimed" /tmp/vbe-blk4-dup.log &&
 		multi_alive $fpid; then
 		ok "$name"
 	else
