@@ -118,7 +118,7 @@ for lane in $lanes; do
 	if [[ $lane == xen || $lane == xen-* ]]; then
 		# Xen 4.17 under QEMU with a real dom0 (PV, or auto-translated
 		# PVH; a 6.12 PV dom0; or arm64) and domU: builds its own
-		# initramfs and retries a run with a triple fault up to six times, a hang once (scripts/xen-lane.sh)
+		# initramfs and retries a run with a triple fault up to ten times, a hang once (scripts/xen-lane.sh)
 		case $lane in
 		xen) xa=(--dom0 pv) ;;
 		xen-pvh) xa=(--dom0 pvh) ;;

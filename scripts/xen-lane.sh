@@ -30,7 +30,7 @@
 #   --retries N   runs retried when results failed, or the run did not
 #                 finish, after a triple fault of a domU or of a PVH dom0
 #                 (Xen's "dNvM Triple fault", which TCG's nested SVM causes:
-#                 Documentation/testing.rst; default 6); a run that hung
+#                 Documentation/testing.rst; default 10); a run that hung
 #                 without one is retried once
 #   --bench          run the benchmark too (one more TAP result)
 #   --bench-iters N  kick round trips per path (default 960, a multiple of 8)
@@ -60,7 +60,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
-log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-420} retries=6 quiet=0 demo=0 repro= tsc_mode=
+log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-420} retries=10 quiet=0 demo=0 repro= tsc_mode=
 dom0=pv arch=amd64 kver=6.1 bench=0 bench_iters=960 bench_maps=3 bench_budget=10
 die() { echo "xen-lane.sh: $*" >&2; exit 2; }
 say() { echo "xen-lane.sh: $*" >&2; }
