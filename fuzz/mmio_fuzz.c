@@ -26,7 +26,7 @@
 
 #include <virtbe/virtbe.h>
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#include "fuzz.h"
 
 #define BASE 0xfe000000ULL
 #define SIZE 0x200ULL
@@ -62,13 +62,10 @@ static void queue_notify(struct vbe_dev *dev, unsigned int q)
 		return;
 	while (n++ < 64 && vbe_vq_pop(st.vq[q], iov, 8, &e) == 1) {
 		CHECK(e.out_num + e.in_num <= 8);
-		for (i = 0; i < e.out_num + e.in_num; i++) {
-			const uint8_t *p = iov[i].iov_base;
-
+		for (i = 0; i < e.out_num + e.in_num; i++)
 			CHECK(!iov[i].iov_len ||
-			      (p >= ram && (size_t)(p - ram) <= RAM_SIZE &&
-			       iov[i].iov_len <= RAM_SIZE - (size_t)(p - ram)));
-		}
+			      inside(iov[i].iov_base, iov[i].iov_len, ram,
+				     RAM_SIZE));
 		CHECK(!vbe_vq_push(st.vq[q], e.head, 0));
 		if (vbe_vq_need_notify(st.vq[q]) &&
 		    vbe_dev_notify_used(dev) != -EINVAL)
@@ -96,8 +93,6 @@ static uint64_t le(const uint8_t *p, unsigned int n)
 		v = v << 8 | p[n];
 	return v;
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -19,7 +19,7 @@
 
 #include <virtbe/virtbe.h>
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#include "fuzz.h"
 
 #define RW_GPA 0x40000000ULL
 #define RW_SIZE 0x10000U
@@ -32,17 +32,6 @@
 static uint8_t rw[RW_SIZE] __attribute__((aligned(4096)));
 static uint8_t ro[RO_SIZE] __attribute__((aligned(4096)));
 static uint8_t ro_before[RO_SIZE];
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* [p, p + len) lies inside window [base, base + wlen). */
-static int inside(const void *p, size_t len, const uint8_t *base, size_t wlen)
-{
-	const uint8_t *b = p;
-
-	return b >= base && (size_t)(b - base) <= wlen &&
-	       len <= wlen - (size_t)(b - base);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -128,6 +128,32 @@ int vblk_guest_create(struct vblk_guest *vg, uint64_t ram_size,
 	return vblk_guest_create_vcpus(vg, ram_size, base, irq, level, 1);
 }
 
+/* The fields of a device that do not depend on how its guest was made. */
+static void set_device(struct vblk_guest *vg, uint64_t base, uint32_t irq,
+		       bool level)
+{
+	vg->base = base;
+	vg->irq = irq;
+	vg->level = level;
+	vg->qsize = QSIZE;
+	vg->max_queues = VBLK_MAX_QUEUES;
+}
+
+/* The device's interrupt: an eventfd the simulator signals for vg->irq. */
+static int bind_irq(struct vblk_guest *vg)
+{
+	struct virtbe_sim_bind_irq b = {
+		.size = sizeof(b), .irq = vg->irq,
+		.type = vg->level ? VIRTBE_IRQ_LEVEL : VIRTBE_IRQ_EDGE,
+	};
+
+	vg->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vg->irqfd < 0)
+		return -errno;
+	b.fd = vg->irqfd;
+	return ioctl(vg->sg, VIRTBE_SIM_BIND_IRQ, &b) < 0 ? -errno : 0;
+}
+
 /**
  * vblk_guest_create_vcpus() - vblk_guest_create() with @nr_vcpus vCPUs
  * @vg: filled in
@@ -148,18 +174,10 @@ int vblk_guest_create_vcpus(struct vblk_guest *vg, uint64_t ram_size,
 		.size = sizeof(c), .nr_vcpus = nr_vcpus,
 	};
 	struct virtbe_sim_ram r = { .size = sizeof(r), .len = ram_size };
-	struct virtbe_sim_bind_irq b = {
-		.size = sizeof(b), .irq = irq,
-		.type = level ? VIRTBE_IRQ_LEVEL : VIRTBE_IRQ_EDGE,
-	};
 
 	memset(vg, 0, sizeof(*vg));
-	vg->base = base;
-	vg->irq = irq;
-	vg->level = level;
+	set_device(vg, base, irq, level);
 	vg->ram_size = ram_size;
-	vg->qsize = QSIZE;
-	vg->max_queues = VBLK_MAX_QUEUES;
 	vg->simctl = open("/dev/virtbe_sim", O_RDWR | O_CLOEXEC);
 	if (vg->simctl < 0)
 		return -errno;
@@ -177,13 +195,7 @@ int vblk_guest_create_vcpus(struct vblk_guest *vg, uint64_t ram_size,
 		       vg->memfd, 0);
 	if (vg->ram == MAP_FAILED)
 		return -errno;
-	vg->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vg->irqfd < 0)
-		return -errno;
-	b.fd = vg->irqfd;
-	if (ioctl(vg->sg, VIRTBE_SIM_BIND_IRQ, &b) < 0)
-		return -errno;
-	return 0;
+	return bind_irq(vg);
 }
 
 /**
@@ -210,23 +222,14 @@ int vblk_guest_add_device(struct vblk_guest *vg,
 			  uint64_t ram_size, uint64_t base, uint32_t irq,
 			  bool level, uint32_t vcpu)
 {
-	struct virtbe_sim_bind_irq b = {
-		.size = sizeof(b), .irq = irq,
-		.type = level ? VIRTBE_IRQ_LEVEL : VIRTBE_IRQ_EDGE,
-	};
-
 	memset(vg, 0, sizeof(*vg));
 	vg->simctl = vg->sg = vg->memfd = vg->irqfd = -1;
 	if (ram_gpa + ram_size > parent->ram_size || ram_gpa % 4096)
 		return -EINVAL;
-	vg->base = base;
-	vg->irq = irq;
-	vg->level = level;
+	set_device(vg, base, irq, level);
 	vg->vcpu = vcpu;
 	vg->ram_gpa = ram_gpa;
 	vg->ram_size = ram_size;
-	vg->qsize = QSIZE;
-	vg->max_queues = VBLK_MAX_QUEUES;
 	vg->guest_id = parent->guest_id;
 	vg->sg = fcntl(parent->sg, F_DUPFD_CLOEXEC, 0);
 	if (vg->sg < 0)
@@ -239,13 +242,7 @@ int vblk_guest_add_device(struct vblk_guest *vg,
 		       vg->memfd, ram_gpa);
 	if (vg->ram == MAP_FAILED)
 		return -errno;
-	vg->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vg->irqfd < 0)
-		return -errno;
-	b.fd = vg->irqfd;
-	if (ioctl(vg->sg, VIRTBE_SIM_BIND_IRQ, &b) < 0)
-		return -errno;
-	return 0;
+	return bind_irq(vg);
 }
 
 /**
