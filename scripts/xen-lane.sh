@@ -380,10 +380,11 @@ fi
 # not the ~150 boot lines of Xen and dom0 (the whole log stays in $log);
 # when nothing was said for 30 s, what the log's last line shows
 narrate() {
-	local t0 last=0 n=0 said out
+	local t0 last=0 n=0 said out alive=1
 	t0=$(date +%s) said=$t0
 	echo "demo: booting Xen 4.17 and a $dom0 dom0 (Debian $kver) in QEMU; the whole console log is $log"
-	while kill -0 $qpid 2>/dev/null; do
+	while [ $alive = 1 ]; do
+		kill -0 $qpid 2>/dev/null || alive=0	# then one last pass
 		n=$(wc -l <"$log")
 		if [ "$n" -gt "$last" ]; then
 			out=$(sed -n "$((last + 1)),${n}p" "$log" | tr -d '\r' |
@@ -393,6 +394,7 @@ narrate() {
 			last=$n
 			[ -z "$out" ] || { echo "$out"; said=$(date +%s); }
 		fi
+		[ $alive = 1 ] || break
 		if [ $(( $(date +%s) - said )) -ge 30 ]; then
 			printf '[%4ds] ... still running; the console'"'"'s last line: %s\n' \
 				$(( $(date +%s) - t0 )) "$(tail -n 1 "$log" | tr -d '\r' | cut -c1-90)"
@@ -400,9 +402,6 @@ narrate() {
 		fi
 		sleep 0.5
 	done
-	n=$(wc -l <"$log")
-	sed -n "$((last + 1)),${n}p" "$log" | tr -d '\r' | grep -E '^(ok|not ok) |^# ' |
-		sed "s/^/[$(printf '%4d' $(( $(date +%s) - t0 )))s] /"
 }
 
 attempt=0 hangs=0
