@@ -49,16 +49,13 @@ struct virtbe_vmmio {
 	struct work_struct level_work;
 };
 
+static void virtbe_vmmio_lower(struct virtbe_vmmio *v);
+
+/* Out of the wakeup callback a backend can always set the line. */
 static void virtbe_vmmio_level_work(struct work_struct *work)
 {
-	struct virtbe_vmmio *v = container_of(work, struct virtbe_vmmio,
-					      level_work);
-	struct virtbe_guest *g = v->guest;
-
-	g->ops->irq_set(g, &v->irq, false);
-	smp_mb();	/* the line is down before we look at the causes */
-	if (atomic_read(&v->isr))
-		g->ops->irq_set(g, &v->irq, true);
+	virtbe_vmmio_lower(container_of(work, struct virtbe_vmmio,
+					level_work));
 }
 
 /* Set @v's line to @level, or leave it to the work item. */
