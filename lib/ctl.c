@@ -80,6 +80,7 @@ VBE_EXPORT int vbe_ctl_get_info(struct vbe_ctl *ctl, uint32_t hyp,
 static const char *const hyp_names[] = {
 	[VIRTBE_HYP_SIM] = "sim",
 	[VIRTBE_HYP_XEN] = "xen",
+	[VIRTBE_HYP_BAO] = "bao",
 };
 
 VBE_EXPORT int vbe_hyp_from_name(const char *name)

@@ -569,11 +569,11 @@ static int parse_guest(struct vbe_dt *dt, int node, struct vbe_dt_guest *g,
 	ret = get_string(fdt, node, "virtbe,hypervisor", &hyp);
 	if (ret)
 		return prop_bad(e, ret, fdt, node, "virtbe,hypervisor",
-				"a string, \"sim\" or \"xen\"");
+				"a string, \"sim\", \"xen\" or \"bao\"");
 	ret = vbe_hyp_from_name(hyp);
 	if (ret < 0)
 		return prop_fail(e, ret, fdt, node, "virtbe,hypervisor",
-				 "\"%s\" is not a hypervisor virtbe knows: want \"sim\" or \"xen\"",
+				 "\"%s\" is not a hypervisor virtbe knows: want \"sim\", \"xen\" or \"bao\"",
 				 hyp);
 	g->hyp = (uint32_t)ret;
 	ret = get_u64(fdt, node, "virtbe,guest-id", &g->id);

@@ -623,7 +623,7 @@ TEST(dt_msg_binding_errors)
 	/* a missing required property */
 	CHECK_EQ(variant_msg(G, "virtbe,hypervisor", NULL, 0, msg, sizeof(msg)),
 		 -EINVAL);
-	SAYS(msg, "/frontend-a: virtbe,hypervisor: missing", "\"sim\" or \"xen\"");
+	SAYS(msg, "/frontend-a: virtbe,hypervisor: missing", "\"sim\", \"xen\" or \"bao\"");
 	CHECK_EQ(variant_msg(D, "virtbe,backend", NULL, 0, msg, sizeof(msg)),
 		 -EINVAL);
 	SAYS(msg, "/frontend-a/virtio@a000000: virtbe,backend: missing");
@@ -637,7 +637,7 @@ TEST(dt_msg_binding_errors)
 	CHECK_EQ(variant_msg(G, "virtbe,hypervisor", "kvm", 4, msg,
 			     sizeof(msg)), -EINVAL);
 	SAYS(msg, "/frontend-a: virtbe,hypervisor: \"kvm\"",
-	     "want \"sim\" or \"xen\"");
+	     "want \"sim\", \"xen\" or \"bao\"");
 
 	/* malformed properties */
 	CHECK_EQ(variant_msg(G, "virtbe,hypervisor", "sim", 3, msg,

@@ -3,7 +3,7 @@
  * vbe-blk: a virtio-blk device backed by a file, written only against
  * libvirtbe: it runs unchanged on every hypervisor virtbe supports.
  *
- *   vbe-blk --hyp sim|xen --guest ID --base ADDR --irq N
+ *   vbe-blk --hyp sim|xen|bao --guest ID --base ADDR --irq N
  *           --irq-type edge|level|evtchn --file PATH --mem GPA:LEN [...]
  *   vbe-blk --dtb FILE [--guest ID]
  *
@@ -63,6 +63,7 @@ struct blk {
 	uint32_t msi_data;
 	const char *path;
 	bool ro;
+	bool access_platform;		/* offer VIRTIO_F_ACCESS_PLATFORM */
 	char serial[VIRTIO_BLK_ID_BYTES];
 
 	int fd;
@@ -382,6 +383,8 @@ static int blk_setup(struct blk *b, struct vbe_guest *guest)
 		   (1ULL << VIRTIO_F_VERSION_1);
 	if (b->ro)
 		features |= 1ULL << VIRTIO_BLK_F_RO;
+	if (b->access_platform)
+		features |= 1ULL << VIRTIO_F_ACCESS_PLATFORM;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.capacity = htole64(b->sectors);
 	cfg.seg_max = htole32(SEG_MAX);
@@ -424,7 +427,7 @@ static int blk_setup(struct blk *b, struct vbe_guest *guest)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: vbe-blk --hyp sim|xen --guest ID --base ADDR --irq N\n"
+"usage: vbe-blk --hyp sim|xen|bao --guest ID --base ADDR --irq N\n"
 "               --irq-type edge|level|evtchn --file PATH --mem GPA:LEN...\n"
 "       vbe-blk --dtb FILE [--guest ID]\n"
 "options:\n"
@@ -436,6 +439,8 @@ static void usage(FILE *f)
 "  --irq-type TYPE   edge, level or evtchn\n"
 "  --file PATH       the disk image\n"
 "  --read-only       offer a read-only disk\n"
+"  --access-platform offer VIRTIO_F_ACCESS_PLATFORM: the guest's DMA API\n"
+"                    places buffers (e.g. in a restricted DMA pool: Bao)\n"
 "  --serial STR      the disk's identifier (GET_ID)\n"
 "  --mem GPA:LEN     a window of guest RAM to map (repeatable)\n"
 "  --timeout-ms N    request timeout of the guest (default: kernel's)\n"
@@ -521,6 +526,7 @@ static int from_dtb(struct config *c, const char *path, struct vbe_dt **dtp)
 			return ret;
 		}
 		b->ro = vbe_dt_dev_prop_bool(d, "virtbe,read-only");
+		b->access_platform = vbe_dt_dev_prop_bool(d, "virtbe,access-platform");
 		if (!vbe_dt_dev_prop_string(d, "virtbe,serial", &s))
 			set_serial(b, s);
 		c->ndevs++;
@@ -545,6 +551,7 @@ static int parse_args(int argc, char **argv, struct config *c,
 		{ "irq-type", required_argument, NULL, 't' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "read-only", no_argument, NULL, 'r' },
+		{ "access-platform", no_argument, NULL, 'A' },
 		{ "serial", required_argument, NULL, 'S' },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "timeout-ms", required_argument, NULL, 'T' },
@@ -569,7 +576,7 @@ static int parse_args(int argc, char **argv, struct config *c,
 		switch (o) {
 		case 'h':
 			c->hyp = vbe_hyp_from_name(optarg);
-			want = "an unknown hypervisor: sim or xen";
+			want = "an unknown hypervisor: sim, xen or bao";
 			if (c->hyp < 0)
 				goto bad;
 			break;
@@ -609,6 +616,9 @@ static int parse_args(int argc, char **argv, struct config *c,
 			break;
 		case 'r':
 			b->ro = true;
+			break;
+		case 'A':
+			b->access_platform = true;
 			break;
 		case 'S':
 			set_serial(b, optarg);

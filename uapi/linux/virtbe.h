@@ -83,6 +83,7 @@
 /* Hypervisor identifiers. */
 #define VIRTBE_HYP_SIM 1
 #define VIRTBE_HYP_XEN 2
+#define VIRTBE_HYP_BAO 3
 #define VIRTBE_HYP_MAX 63
 
 enum {

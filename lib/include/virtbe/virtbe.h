@@ -105,9 +105,10 @@ int vbe_ctl_get_info(struct vbe_ctl *ctl, uint32_t hyp,
 
 /**
  * vbe_hyp_from_name() - hypervisor id of a name
- * @name: "sim" or "xen"
+ * @name: "sim", "xen" or "bao"
  *
- * Return: VIRTBE_HYP_SIM or VIRTBE_HYP_XEN, or -EINVAL for other names.
+ * Return: VIRTBE_HYP_SIM, VIRTBE_HYP_XEN or VIRTBE_HYP_BAO, or -EINVAL
+ * for other names.
  */
 int vbe_hyp_from_name(const char *name);
 
@@ -115,7 +116,7 @@ int vbe_hyp_from_name(const char *name);
  * vbe_hyp_name() - name of a hypervisor id
  * @hyp: a VIRTBE_HYP_*
  *
- * Return: a static string ("sim", "xen"), or NULL for unknown ids.
+ * Return: a static string ("sim", "xen", "bao"), or NULL for unknown ids.
  */
 const char *vbe_hyp_name(uint32_t hyp);
 
@@ -1220,7 +1221,7 @@ int vbe_dt_load(const void *blob, size_t len, struct vbe_dt **dtp);
  * e.g. "the blob is truncated: header says 1576 bytes, there are 1000
  * (FDT_ERR_TRUNCATED)"; for a binding error, the node's path, the property,
  * the bad value and what is expected, e.g. "/domu1: virtbe,hypervisor:
- * "kvm" is not a hypervisor virtbe knows: want "sim" or "xen"", or
+ * "kvm" is not a hypervisor virtbe knows: want "sim", "xen" or "bao"", or
  * both nodes and ranges of an overlap.  On success @msg is the empty
  * string.  The message is for humans: its wording may change; the return
  * value is the interface.

@@ -637,7 +637,7 @@ TEST(blk_err_bad_values)
 	    "vbe-blk: --timeout-ms 90000: at most 60000", NULL);
 	bad("timeout not a number", t2, NULL, "--timeout-ms 60000s: not a number",
 	    NULL);
-	bad("unknown hypervisor", h, NULL, "--hyp kvm: an unknown hypervisor: sim or xen",
+	bad("unknown hypervisor", h, NULL, "--hyp kvm: an unknown hypervisor: sim, xen or bao",
 	    NULL);
 	bad("unknown interrupt type", it, NULL, "--irq-type msi: ", "edge, level or evtchn");
 	bad("--mem without a length", m, NULL, "--mem 0x40000000: want GPA:LEN", NULL);
