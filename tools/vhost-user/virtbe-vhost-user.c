@@ -3,9 +3,10 @@
  * virtbe-vhost-user: serve a guest's virtio-mmio devices with unmodified
  * vhost-user daemons (qemu-storage-daemon, virtiofsd, vhost-device-*).
  *
- *   virtbe-vhost-user --hyp sim|xen --guest ID --mem GPA:LEN [--mem ...]
+ *   virtbe-vhost-user --hyp sim|xen|bao --guest ID --mem GPA:LEN [--mem ...]
  *       --device type=blk|fs|N,base=ADDR,irq=N,irq-type=edge|level|evtchn,
  *                socket=PATH[,size=LEN][,queues=N][,queue-size=N][,tag=TAG]
+ *                [,access-platform=on|off]
  *                [,exec=COMMAND...]                      (repeatable)
  *   virtbe-vhost-user --dtb FILE [--guest ID]
  *
@@ -81,6 +82,14 @@
 	 (1ULL << 38) /* VIRTIO_F_NOTIFICATION_DATA */ |		\
 	 (1ULL << 40) /* VIRTIO_F_RING_RESET */)
 
+/*
+ * VIRTIO_F_ACCESS_PLATFORM, offered to the guest when configured (a guest
+ * whose DMA goes through a restricted DMA pool: Bao).  Its addresses are
+ * guest-physical still: the daemon, which sees them through the memory
+ * table, is never told (it would ask for an IOTLB).
+ */
+#define ACCESS_PLATFORM (1ULL << 33)
+
 #define WANT_PROTOCOL							\
 	((1ULL << VHU_PROTOCOL_F_MQ) |					\
 	 (1ULL << VHU_PROTOCOL_F_REPLY_ACK) |				\
@@ -114,6 +123,7 @@ struct vdev {
 	unsigned int queues;		/* 0: from the daemon */
 	unsigned int queue_size;
 	const char *tag;		/* virtio-fs */
+	bool access_platform;		/* offer VIRTIO_F_ACCESS_PLATFORM */
 
 	/* the device, created at the first connection */
 	struct vbe_dev *dev;
@@ -382,7 +392,7 @@ static int start_device(struct vdev *d, bool resume)
 	unsigned int i;
 	int ret;
 
-	f = vbe_dev_driver_features(d->dev);
+	f = vbe_dev_driver_features(d->dev) & ~ACCESS_PLATFORM;
 	if (f & ~vhu_features(d->vhu)) {
 		derr(d, "the daemon at %s does not offer features 0x%" PRIx64
 		     " the driver accepted (a different daemon than at the start?)",
@@ -434,7 +444,7 @@ static int cb_features_ok(struct vbe_dev *dev, uint64_t features)
 		     d->socket);
 		return -ENOTCONN;
 	}
-	if (features & ~vhu_features(d->vhu))
+	if (features & ~vhu_features(d->vhu) & ~ACCESS_PLATFORM)
 		return -EINVAL;
 	return 0;
 }
@@ -643,6 +653,8 @@ static int create_device(struct vdev *d, struct vhu *v)
 		fc->num_request_queues = htole32(d->nq - 1);
 	}
 	d->offered = f & ~TRANSPORT_FEATURES & ~UNSUPPORTED_FEATURES;
+	if (d->access_platform)
+		d->offered |= ACCESS_PLATFORM;
 
 	ret = vbe_dev_new(d->base, d->size, d->type, d->nq, d->queue_size,
 			  &d->dev);
@@ -1006,7 +1018,7 @@ static int run(int sfd, int tfd)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: " PROG " --hyp sim|xen --guest ID --mem GPA:LEN... --device SPEC...\n"
+"usage: " PROG " --hyp sim|xen|bao --guest ID --mem GPA:LEN... --device SPEC...\n"
 "       " PROG " --dtb FILE [--guest ID]\n"
 "Serves virtio-mmio devices of a guest with vhost-user daemons.\n"
 "options:\n"
@@ -1024,6 +1036,8 @@ static void usage(FILE *f)
 "      queues=N      virtqueues (default: the daemon's)\n"
 "      queue-size=N  QueueNumMax (default %d)\n"
 "      tag=TAG       virtio-fs tag (for daemons without config space)\n"
+"      access-platform=on  offer VIRTIO_F_ACCESS_PLATFORM to the guest (its\n"
+"                    DMA through a restricted DMA pool: Bao)\n"
 "      exec=CMD      last: the rest is a command (sh -c) that starts the\n"
 "                    daemon; it is started again when it exits\n"
 "  --timeout-ms N    request timeout of the guest (default: kernel's)\n"
@@ -1127,8 +1141,12 @@ static int parse_device(struct vdev *d, char *spec)
 			d->queue_size = (unsigned int)v;
 		} else if (!strcmp(key, "tag")) {
 			d->tag = val;
+		} else if (!strcmp(key, "access-platform")) {
+			if (strcmp(val, "on") && strcmp(val, "off"))
+				goto bad;
+			d->access_platform = !strcmp(val, "on");
 		} else {
-			derr(d, "unknown key \"%s\" (type, base, size, irq, irq-type, socket, queues, queue-size, tag, exec)",
+			derr(d, "unknown key \"%s\" (type, base, size, irq, irq-type, socket, queues, queue-size, tag, access-platform, exec)",
 			     key);
 			return -EINVAL;
 		}
@@ -1187,6 +1205,7 @@ static int dt_device(struct vdev *d, const struct vbe_dt_dev *n)
 	}
 	if (!ret)
 		d->queue_size = v;
+	d->access_platform = vbe_dt_dev_prop_bool(n, "virtbe,access-platform");
 	ret = vbe_dt_dev_prop_string(n, "virtbe,fs-tag", &d->tag);
 	if (ret && ret != -ENOENT) {
 		derr(d, "virtbe,fs-tag: not a string");
