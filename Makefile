@@ -23,14 +23,19 @@
 #                                header, .pc and the uapi header
 #                                (PREFIX/include), vbe-blk and
 #                                virtbe-vhost-user (PREFIX/bin), their systemd
-#                                unit templates (SYSTEMDUNITDIR) and the udev
-#                                rule (UDEVRULESDIR); Documentation/install.rst
+#                                unit templates (SYSTEMDUNITDIR), the udev
+#                                rule (UDEVRULESDIR) and the man pages
+#                                (PREFIX/share/man/man3, man8);
+#                                Documentation/install.rst
 #   make dkms-source [DESTDIR=]  the DKMS source tree (Kbuild, kernel/, uapi/,
 #                                dkms.conf) in $(DESTDIR)/usr/src/virtbe-<version>
 #   make lib                     build lib/ (libvirtbe)
 #   make htmldocs                Documentation/ -> build/htmldocs (Sphinx,
 #                                warnings fail it)
-#   make man                     the tools' man pages -> build/man
+#   make man                     the tools' man pages (section 8, Sphinx) and
+#                                libvirtbe's (section 3: libvirtbe(3) and one
+#                                per function and structure, kernel-doc -man
+#                                of its header) -> build/man
 #   make selftests               static kselftest binaries -> build/selftests,
 #                                bench/*.c -> build/bench, tools/*/ (if any)
 #   make check [LANES="6.1 6.12 debug xen xen-pvh xen-6.12"]  host tests,
@@ -149,7 +154,8 @@ install-user: lib
 		PREFIX=$(PREFIX) BINDIR=$(BINDIR) SYSTEMDUNITDIR=$(SYSTEMDUNITDIR) || exit 1; done
 	install -D -m 644 udev/60-virtbe.rules $(DESTDIR)$(UDEVRULESDIR)/60-virtbe.rules
 	@if command -v sphinx-build >/dev/null; then $(MAKE) --no-print-directory man && \
-		for f in $(B)/man/*.8; do install -D -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man8/$${f##*/} || exit 1; done; \
+		for f in $(B)/man/*.[38]; do install -D -m 644 $$f \
+			$(DESTDIR)$(PREFIX)/share/man/man$${f##*.}/$${f##*/} || exit 1; done; \
 	else echo "install: no sphinx-build (python3-sphinx): man pages not installed"; fi
 	@if [ -z "$(DESTDIR)" ] && ! getent group virtbe >/dev/null; then \
 		echo "install: there is no group virtbe yet: /dev/virtbe stays root's until"; \
@@ -183,11 +189,13 @@ htmldocs:
 		sphinx-build -E -W --keep-going -q -b html Documentation $(B)/htmldocs
 	@echo "htmldocs: $(B)/htmldocs/index.html"
 
-# the tools' manual pages (section 8), from Documentation/man/
+# the tools' manual pages (section 8), from Documentation/man/; libvirtbe's
+# (section 3), from its header's kernel-doc (scripts/libvirtbe-man.sh)
 man:
 	@command -v sphinx-build >/dev/null || { echo "man: sphinx-build missing: apt-get install python3-sphinx (or make deps)"; exit 1; }
 	@VIRTBE_KERNEL_SRC=$$(scripts/harness.sh --root) && export VIRTBE_KERNEL_SRC && \
 		sphinx-build -E -W --keep-going -q -b man Documentation $(B)/man
+	@scripts/libvirtbe-man.sh $(B)/man
 
 # -------------------------------------------------------- userspace programs
 selftests: lib $(HARNESS)/kselftest_harness.h

@@ -24,6 +24,7 @@ pkgs=(
 	clang-14 libfuzzer-14-dev	# fuzz/: the libFuzzer harnesses
 	dkms				# scripts/dkms-test.sh (without recommends:
 					# no compiler or headers metapackage)
+	build-essential dpkg-dev debhelper dh-dkms lintian	# scripts/deb-test.sh
 )
 # the xen-arm64 lane: the cross compiler (modules: gcc-12 as Debian's arm64
 # headers say; the static vbe-blk: libc.a), dpkg-source and python3 for Xen

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Host test of the documentation, TAP: make htmldocs and make man build
 # with no Sphinx warning (-W), and the kernel-doc directives produced the
-# ABI's structures (outside the kernel tree they would silently vanish).
+# ABI's structures (outside the kernel tree they would silently vanish);
+# make man also generates libvirtbe(3) with no kernel-doc or groff warning
+# (scripts/libvirtbe-man.sh), a page for every function lib/libvirtbe.map
+# exports.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-$PWD/build}
@@ -12,7 +15,7 @@ if ! command -v sphinx-build >/dev/null; then
 	exit 0
 fi
 echo "TAP version 13"
-echo "1..3"
+echo "1..4"
 fails=0
 # build N TARGET WHAT: make TARGET (its log in build/TARGET.log) as result N
 build() {
@@ -35,5 +38,14 @@ else
 	echo "not ok 2 - abi.html lacks:$missing"
 	fails=$((fails + 1))
 fi
-build 3 man "no Sphinx warning"
+build 3 man "no Sphinx, kernel-doc or groff warning"
+syms=$(sed -n 's/^[[:space:]]*\(vbe_[a-z0-9_]*\);$/\1/p' lib/libvirtbe.map | sort -u)
+nopage=
+for s in $syms; do [ -s "$B/man/$s.3" ] || nopage="$nopage $s"; done
+if [ -n "$syms" ] && [ -z "$nopage" ] && [ -s "$B/man/libvirtbe.3" ]; then
+	echo "ok 4 - libvirtbe(3) and a page for each of the $(echo $syms | wc -w) functions of lib/libvirtbe.map"
+else
+	echo "not ok 4 - man3 pages missing:${nopage:- libvirtbe.3}"
+	fails=$((fails + 1))
+fi
 exit $((fails > 0))

@@ -18,6 +18,9 @@ cd "$top" || exit 1
 # Files that cannot carry an SPDX line, with the reason.  Keep it short.
 allow=(
 	'LICENSES/*'	# the licence texts themselves (Valid-License-Identifier)
+	'debian/changelog'	# line 1 is "virtbe (<version>) ...", line 2 blank (dpkg)
+	'debian/copyright'	# DEP-5: the licences of every file; "Format:" first
+	'debian/source/format'	# one line, "3.0 (native)" (dpkg-source)
 )
 
 if [ -e .git ] && git rev-parse --git-dir >/dev/null 2>&1; then
