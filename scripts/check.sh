@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The whole test suite (`make check`): host tests of lib/ (and of tools/*/
 # that have a check target, and of the repository: scripts/spdx-check.sh,
-# scripts/dkms-test.sh),
+# scripts/dkms-test.sh, scripts/deb-test.sh),
 # then for each lane
 # (LANES, default "6.1 6.12 debug xen xen-pvh xen-6.12"; LANES set but empty,
 # e.g. `make check LANES=`: none): build the modules, build the selftests,
@@ -16,6 +16,9 @@
 # (scripts/xen-lane.sh, ~1.5 min each);
 # so does xen-arm64 (qemu-system-aarch64), not in the default LANES yet.
 # summed over everything; the exit status is non-zero if anything failed.
+# The bao lane (opt-in too: `make check LANES=bao`) boots the Bao
+# hypervisor under qemu-system-aarch64 with a backend and a frontend VM
+# (scripts/bao-lane.sh; skipped without the third-party Bao tarballs).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -102,6 +105,9 @@ host_script spdx scripts/spdx-check.sh
 host_script uapi scripts/uapi-check.sh
 host_script backend-stub scripts/backend-stub.sh
 host_script dkms scripts/dkms-test.sh
+# the Debian packages: built, lintian-checked, installed; with the 6.1 lane
+# in LANES, a device run from the installed files in the 6.1 lane's VM
+host_script deb scripts/deb-test.sh
 host_script fuzz $make --no-print-directory -C fuzz check
 host_script docs scripts/docs-test.sh
 
@@ -115,6 +121,16 @@ for lane in $lanes; do
 	step "lane $lane"
 	mkdir -p "$B/$lane"
 	rm -f "$B/$lane/counts"
+	case $lane in
+	bao)
+		# Bao under qemu-system-aarch64: a backend VM (virtbe_bao,
+		# vbe-blk) serves a frontend VM's virtio-blk; builds Bao and
+		# the frontend's kernel, skips without the Bao tarballs
+		# (VIRTBE_THIRD_PARTY), retries a hung run once
+		scripts/bao-lane.sh --log "$B/$lane/serial.log" --counts "$B/$lane/counts"
+		add "lane $lane" "$B/$lane/counts"
+		continue ;;
+	esac
 	if [[ $lane == xen || $lane == xen-* ]]; then
 		# Xen 4.17 under QEMU with a real dom0 (PV, or auto-translated
 		# PVH; a 6.12 PV dom0; or arm64) and domU: builds its own

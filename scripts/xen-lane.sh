@@ -22,6 +22,8 @@
 # random reads (tools/xen-guest/vbe-randread.c) from a virtio-blk disk
 # served by the bridge and qemu-storage-daemon and from Xen's own PV disk
 # (xen-blkfront/xen-blkback) on the same image: "# xen randread ..." lines.
+# On amd64 dom0 also gets tools/xen-guest/vbe-pin and null_blk, for the
+# tests of guest pages referenced beyond revocation (vmsplice, O_DIRECT).
 #
 # Usage: scripts/xen-lane.sh [--log FILE] [--counts FILE] [--timeout S]
 #                            [--retries N] [--bench [--bench-iters N]
@@ -165,7 +167,7 @@ if [ $arch = amd64 ]; then
 	make -C "$top/tools/vbe-blk" --no-print-directory >&2
 	make -C "$top/tools/xen-guest" --no-print-directory >&2
 	vbe_blk=$top/tools/vbe-blk/vbe-blk
-	built+=("$xg/vbe_xen_guest.ko" "$xg/vbe_xen_bench.ko" "$xg/vbe-xen-bench" "$xg/vbe-randread")
+	built+=("$xg/vbe_xen_guest.ko" "$xg/vbe_xen_bench.ko" "$xg/vbe-xen-bench" "$xg/vbe-randread" "$xg/vbe-pin")
 	# the bridge and the unmodified daemons it serves the second domU with
 	if [ -n "${VIRTBE_BRIDGE:-}" ]; then
 		bridge=$VIRTBE_BRIDGE
@@ -258,6 +260,14 @@ for m in $dom0_mods; do kmod "$r" $m; done
 echo "$dom0_mods" >"$r/lib/modules/load"
 cp "$ko/virtbe.ko" "$ko/virtbe_xen.ko" "$r/virtbe/"
 cp "$vbe_blk" "$r/bin/"
+if [ $arch = amd64 ]; then
+	# guest pages referenced beyond revocation: vbe-pin, and a null_blk
+	# device whose slow completions keep an O_DIRECT write in flight
+	# (dom0-test.sh loads them with its parameters)
+	cp "$xg/vbe-pin" "$r/bin/"
+	kmod "$r" configfs
+	kmod "$r" null_blk
+fi
 if [ $bench = 1 ]; then
 	cp "$xg/vbe-xen-bench" "$r/bin/"
 	cp "$top/tools/xen-guest/block-loop" "$r/bin/block-loop"

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "virtbe_utils.h"
@@ -595,6 +596,76 @@ TEST_F(sim, mem_revoked_on_guest_destroy)
 	EXPECT_TRUE(faults(p + 0x1000));
 	munmap(p, 0x4000);
 	close(mfd);
+}
+
+/*
+ * A page vmspliced into a pipe keeps a reference of its own, which outlives
+ * the window's revocation: reading the pipe afterwards returns the guest's
+ * page as it is then (abi.rst, VIRTBE_MEM_MAP).  The mapping itself is
+ * revoked.
+ */
+TEST_F(sim, mem_vmsplice_outlives_guest_close)
+{
+	int mfd = _mem_map(self->g, 0, 0x4000, 0), pfd[2];
+	uint8_t *p, buf[0x1000];
+	struct iovec iov;
+
+	ASSERT_LE(0, mfd);
+	p = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(self->ram + 0x1000, 0x3c, 0x1000);
+	ASSERT_EQ(0, pipe(pfd));
+	iov = (struct iovec){ .iov_base = p + 0x1000, .iov_len = 0x1000 };
+	ASSERT_EQ(0x1000, vmsplice(pfd[1], &iov, 1, 0));
+	close(mfd);
+	close(self->g);
+	self->g = -1;
+	EXPECT_TRUE(faults(p + 0x1000));
+	/* The guest writes its page after the revocation. */
+	memset(self->ram + 0x1000, 0xc3, 0x1000);
+	ASSERT_EQ(0x1000, read(pfd[0], buf, sizeof(buf)));
+	for (int i = 0; i < 0x1000; i++)
+		ASSERT_EQ(0xc3, buf[i]);
+	munmap(p, 0x4000);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/*
+ * The same when the guest is destroyed, and its frontend lets go of its
+ * RAM: the pipe's reference keeps the page, with the guest's last data.
+ */
+TEST_F(sim, mem_vmsplice_outlives_guest_destroy)
+{
+	struct virtbe_sim_destroy d = { .size = sizeof(d) };
+	int mfd = _mem_map(self->g, 0, 0x4000, 0), pfd[2];
+	uint8_t *p, buf[0x1000];
+	struct iovec iov;
+
+	ASSERT_LE(0, mfd);
+	p = mmap(NULL, 0x4000, PROT_READ, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(self->ram + 0x2000, 0x5a, 0x1000);
+	ASSERT_EQ(0, pipe(pfd));
+	iov = (struct iovec){ .iov_base = p + 0x2000, .iov_len = 0x1000 };
+	ASSERT_EQ(0x1000, vmsplice(pfd[1], &iov, 1, 0));
+	memset(self->ram + 0x2000, 0xa5, 0x1000);
+	ASSERT_EQ(0, vbe_ioctl(self->sg, VIRTBE_SIM_DESTROY, &d));
+	EXPECT_TRUE(faults(p + 0x2000));
+	munmap(p, 0x4000);
+	close(mfd);
+	/* The frontend's RAM goes away: only the pipe holds the page. */
+	munmap(self->ram, RAM_SIZE);
+	self->ram = MAP_FAILED;
+	close(self->memfd);
+	self->memfd = -1;
+	close(self->sg);
+	self->sg = -1;
+	ASSERT_EQ(0x1000, read(pfd[0], buf, sizeof(buf)));
+	for (int i = 0; i < 0x1000; i++)
+		ASSERT_EQ(0xa5, buf[i]);
+	close(pfd[0]);
+	close(pfd[1]);
 }
 
 TEST_F(sim, isolation)

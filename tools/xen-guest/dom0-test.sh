@@ -6,7 +6,12 @@
 #
 # One PVH domU (/xen/domu.cpio.gz, see domu-init.sh) serves every vbe-blk
 # case: negative control, end-to-end virtio-blk, daemon killed mid-I/O, the
-# domain destroyed while a backend is attached.  On amd64 a second one,
+# domain destroyed while a backend is attached.  On amd64 it also serves
+# the tests of guest pages referenced beyond revocation (vbe-pin, on the
+# domU's test page): on a PV dom0 vmsplice and O_DIRECT from a memory fd
+# fail with EFAULT; on a PVH dom0 a page vmspliced into a pipe or under an
+# O_DIRECT write in flight keeps the guest's frame when the guest fd is
+# closed, and when the domain is destroyed, until the reference drops.  On amd64 a second one,
 # vbe2 (the same initramfs, virtbe_mode=bridge), then has two virtio-mmio
 # devices served by tools/vhost-user/virtbe-vhost-user, with Debian's
 # unmodified qemu-storage-daemon (virtio-blk: ext4 made, checked and read
@@ -160,7 +165,11 @@ multi=3		# vbe4's results: two daemons, two guest fds (amd64)
 [ $ARCH = amd64 ] || multi=0
 randread=0	# the disk benchmark's result (amd64, bench)
 [ $ARCH/$bench != amd64/1 ] || randread=1
-echo "1..$((11 + bench + bridge + multi + randread))"
+# guest pages referenced beyond revocation (amd64): four results on a PVH
+# dom0, one (EFAULT) on a PV dom0; set again below once the kind is known
+pin=0
+[ $ARCH != amd64 ] || { pin=1; [ "${virtbe_dom0:-pv}" != pvh ] || pin=4; }
+echo "1..$((11 + bench + bridge + multi + randread + pin))"
 note "dom0 test started at ${t0}s"
 
 # virtbe_dom0 (pv or pvh) comes from scripts/xen-lane.sh --dom0
@@ -317,13 +326,113 @@ if [ $bench = 1 ]; then
 	note "benchmark ran $(echo "$tb $(now)" | awk '{print $2 - $1}')s"
 fi
 
-# ---- the domain destroyed while a backend is attached
+# ---- guest pages referenced beyond revocation (tools/xen-guest/vbe-pin.c:
+# the domU's test page, whose content dom0 knows, as vbe_xen_guest.ko
+# keeps it).  A PV dom0's memory fds are VM_PFNMAP, so get_user_pages()
+# refuses them: vmsplice and O_DIRECT fail with EFAULT.  On an
+# auto-translated dom0 they are ordinary pages: a page a pipe or I/O in
+# flight still references keeps the guest's frame until the reference
+# drops (Documentation/xen.rst, Guest memory).  null_blk with 3 s
+# completions keeps an O_DIRECT write in flight.
+PIN_DEV=/dev/nullb0
+PAGE_DIR=/local/domain/$domid/data
+pgfn=
+modref() { cat /sys/module/virtbe_xen/refcnt 2>/dev/null; }
+# page_gen N: the domU rewrites its test page as generation N
+page_done() { [ "$(xenstore-read $PAGE_DIR/virtbe-page-done 2>/dev/null)" = "$1" ]; }
+page_gen() { xenstore-write $PAGE_DIR/virtbe-page-gen "$1" && wait_for 10 page_done "$1"; }
+# kernel messages of mem.c: pages kept, and kept pages released
+kept() { dmesg | grep -c 'virtbe_xen: d[0-9]*: .* pages of a revoked window still referenced'; }
+freed() { dmesg | grep -c 'virtbe_xen: d[0-9]*: frames kept for references after revocation released'; }
+at_least() { [ "$($1)" -ge "$2" ]; }
+pin_log() { sed 's/^/# /' "$1"; }
+pin_part() {
+	tb=$(now)
+	pgfn=$(xenstore-read $PAGE_DIR/virtbe-page-gfn 2>/dev/null)
+	insmod /lib/modules/configfs.ko
+	insmod /lib/modules/null_blk.ko nr_devices=1 gb=1 bs=4096 memory_backed=1 \
+		irqmode=2 completion_nsec=3000000000 || note "null_blk did not load"
+	note "the domU's test page: gfn '$pgfn'; $(ls $PIN_DEV 2>&1)"
+	if [ "$want" != PVH ]; then
+		name="$want dom0: vmsplice of a guest page from a memory fd's mapping (VM_PFNMAP) fails with EFAULT, and so does an O_DIRECT write of it; the mapping reads the guest's page, the fds close cleanly"
+		if [ -n "$pgfn" ] && vbe-pin --guest "$domid" --gfn "$pgfn" --gen 1 \
+			--dev $PIN_DEV efault >/tmp/pin.log 2>&1; then
+			ok "$name"
+		else
+			nok "$name"
+		fi
+		pin_log /tmp/pin.log
+		return
+	fi
+
+	# (1) vmsplice; the guest fd closed; the domU rewrites the page
+	r0=$(modref) k0=$(kept) f0=$(freed)
+	vbe-pin --guest "$domid" --gfn "${pgfn:-0}" --gen 1 --go /tmp/pin1.go \
+		vmsplice >/tmp/pin1.log 2>&1 &
+	ppid=$!
+	wait_for 20 grep -q HELD /tmp/pin1.log
+	r1=$(modref) k1=$(kept)
+	rm_rc=0
+	rmmod virtbe_xen 2>/tmp/rmmod.log || rm_rc=$?
+	loaded=1
+	[ -d /sys/module/virtbe_xen ] || { loaded=0; insmod /virtbe/virtbe_xen.ko; }
+	page_gen 2 || note "the domU did not rewrite its page"
+	echo 2 >/tmp/pin1.go
+	wait $ppid
+	rc=$?
+	name="$want dom0: guest page vmspliced into a pipe, memory fd and guest fd closed (the mapping faults), the domU then rewrites the page: the pipe read returns the guest's new data"
+	if [ $rc = 0 ]; then ok "$name"; else nok "$name"; fi
+	pin_log /tmp/pin1.log
+	wait_for 10 at_least freed $((f0 + 1))
+	wait_for 5 sh -c "[ \"\$(cat /sys/module/virtbe_xen/refcnt)\" = '$r0' ]"
+	r2=$(modref) f1=$(freed)
+	note "virtbe_xen refcnt: $r0 before, $r1 while the pipe held the page, $r2 after; rmmod meanwhile: status $rm_rc, $(cat /tmp/rmmod.log)"
+	name="$want dom0: while the pipe held the revoked page its frame stayed mapped and virtbe_xen kept a reference (rmmod refused, module still loaded); once the pipe was read and closed the frame was released and the reference dropped"
+	if [ $k1 = $((k0 + 1)) ] && [ "$r1" = $((r0 + 1)) ] && [ $rm_rc != 0 ] &&
+		[ $loaded = 1 ] && [ $f1 = $((f0 + 1)) ] && [ "$r2" = "$r0" ]; then
+		ok "$name"
+	else
+		nok "$name"
+		dmesg | grep virtbe_xen | tail -5 | sed 's/^/# dom0: /'
+	fi
+
+	# (2) an O_DIRECT write in flight when the fds are closed
+	k0=$(kept) f0=$(freed)
+	name="$want dom0: O_DIRECT write of a guest page in flight (null_blk, 3 s completions) while the memory fd and guest fd are closed: it completes, the device holds the guest's data, the frame is released afterwards"
+	rc=0
+	vbe-pin --guest "$domid" --gfn "${pgfn:-0}" --gen 2 --dev $PIN_DEV \
+		odirect >/tmp/pin2.log 2>&1 || rc=$?
+	wait_for 10 at_least freed $((f0 + 1))
+	if [ $rc = 0 ] && [ "$(kept)" = $((k0 + 1)) ] && [ "$(freed)" = $((f0 + 1)) ] &&
+		wait_for 5 sh -c "[ \"\$(cat /sys/module/virtbe_xen/refcnt)\" = '$r0' ]"; then
+		ok "$name"
+	else
+		nok "$name"
+		dmesg | grep virtbe_xen | tail -5 | sed 's/^/# dom0: /'
+	fi
+	pin_log /tmp/pin2.log
+	note "pages referenced beyond revocation: $(echo "$tb $(now)" | awk '{print $2 - $1}')s"
+}
+[ $pin = 0 ] || pin_part
+
+# ---- the domain destroyed while a backend is attached (and, on a PVH
+# dom0, while a pipe holds one of its pages through a guest fd of its own)
+pin3=
+if [ $pin = 4 ]; then
+	k3=$(kept) f3=$(freed)
+	page_gen 3 || note "the domU did not rewrite its page"
+	vbe-pin --guest "$domid" --gfn "${pgfn:-0}" --gen 3 --go /tmp/pin3.go --keep \
+		vmsplice >/tmp/pin3.log 2>&1 &
+	pin3=$!
+	wait_for 20 grep -q HELD /tmp/pin3.log
+fi
 start_backend /tmp/vbe-blk.2.log
 sleep 3
 tx=$(now)
 xl destroy vbe
+xrc=$?
 td=$(now)
-note "xl destroy took $(echo "$tx $td" | awk '{print $2 - $1}')s"
+note "xl destroy took $(echo "$tx $td" | awk '{print $2 - $1}')s (status $xrc)"
 if wait_for 15 sh -c "! kill -0 $bpid 2>/dev/null"; then
 	wait $bpid
 	rc=$?
@@ -334,6 +443,25 @@ else
 	kill -KILL $bpid 2>/dev/null
 fi
 sed 's/^/# vbe-blk: /' /tmp/vbe-blk.2.log | tail -5
+if [ -n "$pin3" ]; then
+	# the watch of vbe-pin's own guest fd sees the death too: the window
+	# is revoked and its page kept
+	wait_for 10 at_least kept $((k3 + 1))
+	sleep 1
+	note "after the destroy, while the pipe holds the page: $(xl list | grep -c '^(null) ') dying domain(s) in xl list: $(xl list | grep '^(null) ' | tr -s ' ' | tr '\n' '|')"
+	echo 3 >/tmp/pin3.go
+	rc=0
+	wait $pin3 || rc=$?
+	name="$want dom0: domain destroyed while a pipe holds one of its pages (guest fd open): xl destroy completes, the mapping faults, the pipe read returns the guest's last data, the frame is released once the pipe is closed, no crash"
+	if [ $xrc = 0 ] && [ $rc = 0 ] && [ "$(kept)" = $((k3 + 1)) ] &&
+		wait_for 10 at_least freed $((f3 + 1)); then
+		ok "$name"
+	else
+		nok "$name"
+		dmesg | grep virtbe_xen | tail -5 | sed 's/^/# dom0: /'
+	fi
+	pin_log /tmp/pin3.log
+fi
 if wait_for 20 sh -c '! xl list | grep -q "^(null)\|^vbe "'; then
 	ok "the destroyed domain is released (no page kept mapped)"
 else

@@ -14,6 +14,14 @@
  * at that base gets an event channel of its own, published as
  * data/virtbe-fs-port, and is registered after the first.
  *
+ * It also keeps one page of known content for dom0's tests of pages
+ * referenced beyond revocation (tools/xen-guest/vbe-pin.c): its frame is
+ * published as data/virtbe-page-gfn, and byte i of it is
+ * (u8)(gen * 151 + i * 7 + (i >> 8) * 13 + 1), generation gen 1 at
+ * first; whenever dom0 writes a number to data/virtbe-page-gen the page
+ * is rewritten with that generation, which is then written to
+ * data/virtbe-page-done.
+ *
  * Copyright (C) 2026 The virtbe authors
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -26,6 +34,7 @@
 
 #include <xen/events.h>
 #include <xen/interface/event_channel.h>
+#include <xen/page.h>
 #include <xen/xen.h>
 #include <xen/xenbus.h>
 
@@ -51,10 +60,76 @@ struct vxg_dev {
 	struct platform_device *pdev;
 };
 
+static struct page *vxg_page;
+
+/* vbe-pin.c computes the same */
+static void vxg_page_fill(unsigned int gen)
+{
+	u8 *p = page_address(vxg_page);
+	unsigned int i;
+
+	for (i = 0; i < PAGE_SIZE; i++)
+		p[i] = (u8)(gen * 151 + i * 7 + (i >> 8) * 13 + 1);
+	xenbus_printf(XBT_NIL, "data", "virtbe-page-done", "%u", gen);
+}
+
+static void vxg_page_gen(struct xenbus_watch *watch, const char *path,
+			 const char *token)
+{
+	unsigned int gen;
+	char *s = xenbus_read(XBT_NIL, "data", "virtbe-page-gen", NULL);
+
+	if (IS_ERR(s))
+		return;
+	if (!kstrtouint(s, 10, &gen))
+		vxg_page_fill(gen);
+	kfree(s);
+}
+
+static struct xenbus_watch vxg_page_watch = {
+	.node = "data/virtbe-page-gen",
+	.callback = vxg_page_gen,
+};
+
+static bool vxg_page_watching;
+
+static void vxg_page_free(void)
+{
+	if (vxg_page_watching)
+		unregister_xenbus_watch(&vxg_page_watch);
+	vxg_page_watching = false;
+	if (vxg_page)
+		__free_page(vxg_page);
+	vxg_page = NULL;
+}
+
+/* the page, its frame in xenstore, and the watch that rewrites it */
+static int vxg_page_init(void)
+{
+	int ret;
+
+	vxg_page = alloc_page(GFP_KERNEL);
+	if (!vxg_page)
+		return -ENOMEM;
+	vxg_page_fill(1);
+	ret = xenbus_printf(XBT_NIL, "data", "virtbe-page-gfn", "%lu",
+			    xen_page_to_gfn(vxg_page));
+	if (!ret)
+		ret = register_xenbus_watch(&vxg_page_watch);
+	if (ret) {
+		vxg_page_free();
+		return ret;
+	}
+	vxg_page_watching = true;
+	pr_info("test page at gfn %#lx\n", xen_page_to_gfn(vxg_page));
+	return 0;
+}
+
 static struct vxg_dev vxg_devs[2] = {
 	{ .key = "virtbe-port", .irq = -1 },
 	{ .key = "virtbe-fs-port", .irq = -1 },
 };
+
 static unsigned int vxg_ndevs;
 
 /* virtio_mmio shares the IRQ; this handler only keeps the binding. */
@@ -124,6 +199,7 @@ static void vxg_teardown(void)
 		if (d->irq >= 0)
 			unbind_from_irqhandler(d->irq, d);
 	}
+	vxg_page_free();
 }
 
 static int __init vxg_init(void)
@@ -136,6 +212,9 @@ static int __init vxg_init(void)
 		return -ENODEV;
 	vxg_devs[0].base = base;
 	vxg_devs[1].base = fs_base;
+	ret = vxg_page_init();
+	if (ret)
+		return ret;
 	for (vxg_ndevs = 0; vxg_ndevs < (fs_base ? 2 : 1); vxg_ndevs++) {
 		ret = vxg_channel(&vxg_devs[vxg_ndevs]);
 		if (ret)

@@ -29,7 +29,11 @@
  * to place them in its own physmap, at the frames of unpopulated pages
  * (XENMEM_add_to_physmap_range, XENMEM_acquire_resource): those pages are
  * then ordinary pages to the kernel, and the core inserts them into the
- * daemon's mappings itself.
+ * daemon's mappings itself.  Such a page can be referenced beyond the
+ * window's revocation (vmsplice, O_DIRECT): it then keeps the guest's
+ * frame until the reference drops, and only then is the frame removed and
+ * the page returned to the pool (mem.c; a PV dom0's VM_PFNMAP mappings
+ * give get_user_pages() nothing to reference).
  *
  * A domain may have several attachments, as it may have several IOREQ
  * servers (Xen allows 8): each has its own struct vbx_guest, server id,
@@ -302,6 +306,7 @@ static int __init vbx_init(void)
 static void __exit vbx_exit(void)
 {
 	virtbe_hyp_unregister(&vbx_hyp_ops);
+	vbx_held_exit();
 	destroy_workqueue(vbx_wq);
 }
 

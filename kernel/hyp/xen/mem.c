@@ -2,7 +2,8 @@
 /*
  * virtbe_xen: foreign frames: guest memory windows and the ioreq pages
  * in the kernel's direct map (PV dom0) or in our physmap
- * (auto-translated dom0).
+ * (auto-translated dom0), and the pages of revoked windows that are still
+ * referenced, which keep their frames until the references drop.
  *
  * Copyright (C) 2026 The virtbe authors
  */
@@ -213,11 +214,191 @@ void vbx_frames_unmap(struct page **pages, unsigned int nr)
 		vbx_direct_unmap(pages, nr);
 }
 
+/* ---- Pages still referenced after revocation ---- */
+
+/*
+ * When the core revokes a window it has zapped every user mapping of it,
+ * so the pool's reference is the only one left on each page, unless
+ * something took one of its own through such a mapping while it
+ * existed: a pipe the page was vmspliced into, O_DIRECT I/O in flight,
+ * any other get_user_pages() user.  That reference still names our frame.
+ * Taking the foreign frame away and handing the page back to the pool
+ * would leave it naming a hole, or another domain's memory once the pool
+ * reuses the page for another mapping.  So such a page keeps its frame,
+ * the guest's, until the last other reference drops; only then is the
+ * frame taken away and the page returned.  gntdev defers the unmap of
+ * grant pages that are still in use in the same way
+ * (gnttab_unmap_refs_async()).
+ *
+ * vbx_mem_unmap() releases at once every page nobody else references and
+ * hands the others to a list of chunks (struct vbx_held), which a delayed
+ * work item polls, every VBX_HELD_MIN_MS at first, backing off to every
+ * VBX_HELD_MAX_MS, releasing pages as their references drop.  Nothing
+ * waits for it: not the guest fd's close, not the daemon's exit, not the
+ * domain's death (a destroyed domain lingers as a dying domain in Xen
+ * until its last frame is released).  A user may hold such a reference
+ * forever (a pipe nobody reads), so nothing may wait for that either:
+ * while any page is held the module holds a reference on itself, and
+ * rmmod is refused (EWOULDBLOCK) instead of waiting, until the holder
+ * lets go.  The same reference keeps the work item's code loaded.
+ */
+#define VBX_HELD_MIN_MS		10
+#define VBX_HELD_MAX_MS		1000
+
+/**
+ * struct vbx_held - pages of revoked windows that are still referenced
+ * @node: entry in vbx_held_list
+ * @domid: the domain whose frames they keep, for messages
+ * @nr: entries used in @pages
+ * @pages: the pages, their foreign frames still in place
+ *
+ * One page in size, so that allocating it cannot fail.
+ */
+struct vbx_held {
+	struct list_head node;
+	domid_t domid;
+	unsigned int nr;
+	struct page *pages[];
+};
+
+#define VBX_HELD_PAGES	((PAGE_SIZE - sizeof(struct vbx_held)) / \
+			 sizeof(struct page *))
+
+static void vbx_held_work_fn(struct work_struct *work);
+
+static DEFINE_MUTEX(vbx_held_lock);	/* the four below */
+static LIST_HEAD(vbx_held_list);
+static DECLARE_DELAYED_WORK(vbx_held_work, vbx_held_work_fn);
+static unsigned int vbx_held_age;	/* polls since the last addition */
+static bool vbx_held_pinned;		/* we hold a module reference */
+
+/* Anyone but the pool referencing @page: its frame must stay. */
+static bool vbx_page_held(struct page *page)
+{
+	return page_count(page) > 1;
+}
+
+/* Take the frames off @nr pages nobody else references, and free them. */
+static void vbx_pages_release(struct page **pages, unsigned long nr)
+{
+	if (!nr)
+		return;
+	vbx_frames_unmap(pages, nr);
+	xen_free_unpopulated_pages(nr, pages);
+}
+
+static void vbx_held_work_fn(struct work_struct *work)
+{
+	struct vbx_held *h, *tmp;
+	bool unpin = false;
+	unsigned int i, n;
+
+	mutex_lock(&vbx_held_lock);
+	list_for_each_entry_safe(h, tmp, &vbx_held_list, node) {
+		/* the pages let go of to the front, released as one batch */
+		for (i = 0, n = 0; i < h->nr; i++) {
+			if (vbx_page_held(h->pages[i]))
+				continue;
+			swap(h->pages[i], h->pages[n]);
+			n++;
+		}
+		if (!n)
+			continue;
+		vbx_pages_release(h->pages, n);
+		h->nr -= n;
+		memmove(h->pages, h->pages + n, h->nr * sizeof(*h->pages));
+		if (h->nr)
+			continue;
+		pr_info_ratelimited("d%u: frames kept for references after revocation released\n",
+				    h->domid);
+		list_del(&h->node);
+		kfree(h);
+	}
+	if (!list_empty(&vbx_held_list)) {
+		unsigned int ms = VBX_HELD_MIN_MS << vbx_held_age;
+
+		if (ms < VBX_HELD_MAX_MS)
+			vbx_held_age++;
+		queue_delayed_work(vbx_wq, &vbx_held_work,
+				   msecs_to_jiffies(min_t(unsigned int, ms,
+							  VBX_HELD_MAX_MS)));
+	} else if (vbx_held_pinned) {
+		vbx_held_pinned = false;
+		unpin = true;
+	}
+	mutex_unlock(&vbx_held_lock);
+	/* vbx_held_exit() waits for this function to return. */
+	if (unpin)
+		module_put(THIS_MODULE);
+}
+
 void vbx_mem_unmap(struct virtbe_guest *g, unsigned long nr_pages,
 		   struct page **pages)
 {
-	vbx_frames_unmap(pages, nr_pages);
-	xen_free_unpopulated_pages(nr_pages, pages);
+	struct vbx_guest *xg = virtbe_guest_hyp_data(g);
+	unsigned long i, start = 0, nr_held = 0;
+	struct vbx_held *h = NULL;
+	LIST_HEAD(held);
+
+	/* runs of pages nobody else references go at once */
+	for (i = 0; i < nr_pages; i++) {
+		if (!(i % VBX_MAP_BATCH))
+			cond_resched();
+		if (!vbx_page_held(pages[i]))
+			continue;
+		vbx_pages_release(pages + start, i - start);
+		start = i + 1;
+		if (!h || h->nr == VBX_HELD_PAGES) {
+			/*
+			 * Order 0, so it cannot fail: there is no other
+			 * way to keep a frame that is still referenced.
+			 */
+			h = kmalloc(PAGE_SIZE, GFP_KERNEL | __GFP_NOFAIL);
+			h->domid = xg->domid;
+			h->nr = 0;
+			list_add_tail(&h->node, &held);
+		}
+		h->pages[h->nr++] = pages[i];
+		nr_held++;
+	}
+	vbx_pages_release(pages + start, nr_pages - start);
+	if (!nr_held)
+		return;
+
+	pr_info_ratelimited("d%u: %lu of %lu pages of a revoked window still referenced (spliced into a pipe, under I/O): their frames stay mapped until released\n",
+			    xg->domid, nr_held, nr_pages);
+	mutex_lock(&vbx_held_lock);
+	if (!vbx_held_pinned) {
+		/* a guest holds the module: it is live */
+		__module_get(THIS_MODULE);
+		vbx_held_pinned = true;
+	}
+	list_splice_tail(&held, &vbx_held_list);
+	vbx_held_age = 0;
+	mod_delayed_work(vbx_wq, &vbx_held_work,
+			 msecs_to_jiffies(VBX_HELD_MIN_MS));
+	mutex_unlock(&vbx_held_lock);
+}
+
+void vbx_held_exit(void)
+{
+	struct vbx_held *h, *tmp;
+	unsigned long nr = 0;
+
+	cancel_delayed_work_sync(&vbx_held_work);
+	/*
+	 * Empty unless the module was unloaded by force: the frames of what
+	 * is left are still referenced, so they stay where they are, and
+	 * their pages out of the pool, for good.
+	 */
+	list_for_each_entry_safe(h, tmp, &vbx_held_list, node) {
+		nr += h->nr;
+		list_del(&h->node);
+		kfree(h);
+	}
+	if (nr)
+		pr_err("unloaded by force with %lu pages still referenced: their frames stay mapped, the pages are not returned\n",
+		       nr);
 }
 
 int vbx_mem_map(struct virtbe_guest *g, u64 gpa, unsigned long nr_pages,

@@ -5,7 +5,8 @@
  * main.c  the module, attach/detach and the domain watch
  * ioreq.c the IOREQ server: pages, ioreq state machine, buffered ring,
  *         ranges
- * mem.c   foreign frames: memory windows and the ioreq pages
+ * mem.c   foreign frames: memory windows (and their pages still referenced
+ *         after revocation) and the ioreq pages
  * evtchn.c event channels and interrupt lines
  * abi.h   Xen's public ABI records
  *
@@ -185,9 +186,24 @@ int vbx_mem_map(struct virtbe_guest *g, u64 gpa, unsigned long nr_pages,
  * @g: the guest
  * @nr_pages: entries in @pages
  * @pages: filled by vbx_mem_map()
+ *
+ * Takes the foreign frames off the pages nobody but us references and
+ * returns those pages to the pool.  A page something else still
+ * references (a pipe it was vmspliced into, I/O in flight: the core has
+ * zapped every user mapping) keeps the guest's frame until that
+ * reference drops; a work item releases it then, and until it has, the
+ * module holds a reference on itself.  Never waits for that.
  */
 void vbx_mem_unmap(struct virtbe_guest *g, unsigned long nr_pages,
 		   struct page **pages);
+
+/**
+ * vbx_held_exit() - at module exit: stop releasing held pages
+ *
+ * Nothing is held unless the module is unloaded by force (a held page
+ * pins the module); what is, stays mapped and out of the pool.
+ */
+void vbx_held_exit(void);
 
 /**
  * vbx_mem_fault() - &virtbe_hyp_ops.mem_fault (PV dom0)
