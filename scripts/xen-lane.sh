@@ -183,7 +183,7 @@ else
 	# libfdt.a of the extracted libfdt-dev
 	u=$top/build/$klane/user
 	rm -rf "$u"; mkdir -p "$u/tools"
-	cp -a "$top/uapi" "$top/lib" "$u/"; cp -a "$top/tools/vbe-blk" "$u/tools/"
+	cp -a "$top/uapi" "$top/lib" "$u/"; cp -a "$top/tools/vbe-blk" "$top/tools/common" "$u/tools/"
 	make -C "$u/lib" --no-print-directory -s clean >&2
 	make -C "$u/tools/vbe-blk" --no-print-directory -s clean >&2
 	make -C "$u/tools/vbe-blk" --no-print-directory vbe-blk CC=${cross}gcc AR=${cross}ar \
