@@ -38,7 +38,7 @@
 #                                of its header) -> build/man
 #   make selftests               static kselftest binaries -> build/selftests,
 #                                bench/*.c -> build/bench, tools/*/ (if any)
-#   make check [LANES="6.1 6.12 debug xen xen-pvh xen-6.12"]  host tests,
+#   make check [LANES="6.1 6.12 debug xen xen-pvh xen-6.12 bao"]  host tests,
 #                                then per lane: modules,
 #                                selftests, run in QEMU; ends with one line
 #                                "N passed, N failed, N skipped".  The debug
@@ -66,7 +66,7 @@ SHELL := /bin/bash
 KVER ?=
 KREL ?=
 KDIR ?=
-LANES ?= 6.1 6.12 debug xen xen-pvh xen-6.12
+LANES ?= 6.1 6.12 debug xen xen-pvh xen-6.12 bao
 BENCH_LANE ?= 6.1
 DEMO_LANE ?= 6.1
 DEMO_CMD ?= /tools/demo/run-demo.sh
@@ -95,7 +95,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile))
 
 .PHONY: all deps modules modules_install install install-user dkms-source lib lib-check selftests bench-build tools check demo \
-	bench bench-xen clean demo-sim debug-kernel htmldocs man
+	bench bench-xen bench-bao clean demo-sim debug-kernel htmldocs man
 
 all: modules lib selftests
 
@@ -263,6 +263,9 @@ bench: deps
 
 bench-xen: deps
 	scripts/xen-lane.sh --bench --log $(B)/xen/bench.log
+
+bench-bao: deps
+	scripts/bao-lane.sh --bench --log $(B)/bao/bench.log
 
 clean:
 	rm -rf $(B)

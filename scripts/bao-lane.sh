@@ -6,15 +6,25 @@
 # two Linux VMs, one CPU each, with two remote I/O (virtio-mmio) devices
 # between them (tools/bao-guest/config.c):
 #   VM 0, the backend: Debian's arm64 6.1 kernel with virtbe.ko and
-#     virtbe_bao.ko (make modules KVER=arm64) and two vbe-blk processes
-#     (cross-built, static) serving the frontend's devices; it runs the
-#     test (tools/bao-guest/backend-test.sh) and prints the TAP;
+#     virtbe_bao.ko (make modules KVER=arm64), two vbe-blk processes and
+#     virtbe-vhost-user (cross-built, static) with Debian's arm64
+#     qemu-storage-daemon and its libraries (scripts/foreign-root.sh)
+#     serving the frontend's three disks; it runs the test
+#     (tools/bao-guest/backend-test.sh) and prints the TAP;
 #   VM 1, the frontend: a kernel this lane builds from linux-source-6.1
 #     (scripts/bao-frontend-kernel.sh: Debian's arm64 kernels lack
 #     CONFIG_DMA_RESTRICTED_POOL, and the frontend's virtio DMA must stay in
 #     the regions the backend can see), whose own virtio_mmio/virtio_blk
 #     drivers use the devices: mke2fs, 8 MiB written and verified; it
 #     reports through its second disk (tools/bao-guest/frontend-init.sh).
+# With --bench (make bench-bao) both VMs also run the benchmark: kick
+# round trips measured in the frontend (tools/bao-guest/bao-kick.c) on
+# three paths that tools/bao-guest/vbe-bao-bench.c serves in the backend
+# (a virtbe ioeventfd, virtbe's request channel relayed from userspace,
+# and Bao's own driver: bao-linux-drivers' iodispatcher, built from its
+# third-party tarball), against an eventfd ping-pong floor in the backend
+# VM, and 4 KiB random reads (tools/xen-guest/vbe-randread.c) from the
+# disks vbe-blk and the bridge serve: the "# bao ..." lines of the log.
 # Bao is built from the third-party tarball (never in the repository),
 # unpacked and patched (tools/bao-guest/patches/) in
 #   $VIRTBE_CACHE/bao/<commit>-<hash of patches and config>/
@@ -25,13 +35,18 @@
 # backend prints "### VIRTBE DONE" (or a panic, or the time limit).
 #
 # Usage: scripts/bao-lane.sh [--log FILE] [--counts FILE] [--timeout S]
-#                            [--retries N] [--quiet]
+#                            [--retries N] [--quiet] [--bench]
 #   --log FILE    the serial console (default build/bao/serial.log)
 #   --counts FILE write "passed failed skipped" there (scripts/check.sh)
 #   --timeout S   one boot's limit (default 900, env VIRTBE_BAO_TIMEOUT)
 #   --retries N   a run that hung (no "### VIRTBE DONE") is retried, at
 #                 most once, if N > 0 (default 1)
 #   --quiet       do not copy the console to stdout
+#   --bench       run the benchmark too (two more TAP results)
+# Env VIRTBE_BAO_QEMU_ARGS: more QEMU options (then no -monitor none).
+# Env VIRTBE_BAO_BOOTARGS: more kernel parameters for both VMs (they
+#   reach the test scripts as variables, e.g. virtbe_bench_bao=0: the
+#   benchmark without Bao's own driver).
 # Env VIRTBE_THIRD_PARTY: the directory of the third-party tarballs
 #   (default: ../shared/third-party next to the checkout); without
 #   bao-hypervisor-<commit>.tar.gz there the lane is skipped (one SKIP,
@@ -43,7 +58,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
 guest=$top/tools/bao-guest
-log= counts= timeout=${VIRTBE_BAO_TIMEOUT:-900} retries=1 quiet=0
+log= counts= timeout=${VIRTBE_BAO_TIMEOUT:-900} retries=1 quiet=0 bench=0
 die() { echo "bao-lane.sh: $*" >&2; exit 2; }
 say() { echo "bao-lane.sh: $*" >&2; }
 while [ $# -gt 0 ]; do
@@ -53,6 +68,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--retries) retries=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--bench) bench=1; shift ;;
 	-h|--help) sed -n '3,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1" ;;
 	esac
@@ -80,10 +96,10 @@ commit=${tarball##*/bao-hypervisor-}; commit=${commit%.tar.gz}
 "$here/deps.sh" --arm64 >&2
 . "$here/apt-foreign.sh"
 
-# -------------------------------------- arm64 packages: busybox, libfdt.a
+# ----------------------- arm64 packages: busybox, libfdt.a, libgcc_s
 # the initramfs holds no host binary: busybox from Debian's arm64
 # busybox-static, vbe-blk static with the arm64 libfdt-dev's libfdt.a
-apkgs=(busybox-static libfdt-dev)
+apkgs=(busybox-static libfdt-dev libgcc-s1)	# libgcc_s: glibc dlopens it (pthread_cancel)
 vers=
 for p in "${apkgs[@]}"; do
 	v=$(fapt_version arm64 "$p")
@@ -121,13 +137,46 @@ ko=$top/build/arm64/ko
 triplet=aarch64-linux-gnu cross=aarch64-linux-gnu-
 u=$top/build/bao/user
 rm -rf "$u"; mkdir -p "$u/tools"
-cp -a "$top/uapi" "$top/lib" "$u/"; cp -a "$top/tools/vbe-blk" "$top/tools/common" "$u/tools/"
+cp -a "$top/uapi" "$top/lib" "$u/"
+cp -a "$top/tools/vbe-blk" "$top/tools/vhost-user" "$top/tools/common" "$u/tools/"
 make -C "$u/lib" --no-print-directory -s clean >&2
-make -C "$u/tools/vbe-blk" --no-print-directory -s clean >&2
+ucflags="-O2 -g -I$aroot/usr/include -L$aroot/usr/lib/$triplet"
+for t in vbe-blk vhost-user; do
+	make -C "$u/tools/$t" --no-print-directory -s clean >&2
+done
 make -C "$u/tools/vbe-blk" --no-print-directory vbe-blk CC=${cross}gcc AR=${cross}ar \
-	CFLAGS="-O2 -g -I$aroot/usr/include -L$aroot/usr/lib/$triplet" >&2 ||
-	die "cross-building vbe-blk failed"
-vbe_blk=$u/tools/vbe-blk/vbe-blk
+	CFLAGS="$ucflags" >&2 || die "cross-building vbe-blk failed"
+make -C "$u/tools/vhost-user" --no-print-directory virtbe-vhost-user CC=${cross}gcc AR=${cross}ar \
+	CFLAGS="$ucflags" >&2 || die "cross-building virtbe-vhost-user failed"
+vbe_blk=$u/tools/vbe-blk/vbe-blk bridge=$u/tools/vhost-user/virtbe-vhost-user
+# the benchmark's programs: the backend's (with libvirtbe.a) and the
+# frontend's, static
+${cross}gcc -D_GNU_SOURCE -std=gnu11 -Wall -Wextra -Werror $ucflags -static \
+	-I"$u/uapi" -I"$u/lib/include" -o "$u/vbe-bao-bench" "$guest/vbe-bao-bench.c" \
+	"$u/lib/libvirtbe.a" -lpthread || die "cross-building vbe-bao-bench failed"
+${cross}gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -o "$u/bao-kick" "$guest/bao-kick.c" ||
+	die "cross-building bao-kick failed"
+${cross}gcc -D_GNU_SOURCE -std=gnu11 -Wall -Wextra -Werror -O2 -static -o "$u/vbe-randread" \
+	"$top/tools/xen-guest/vbe-randread.c" -lpthread || die "cross-building vbe-randread failed"
+# Debian's arm64 qemu-storage-daemon and the libraries it needs
+qroot=$("$here/foreign-root.sh" arm64 /usr/bin/qemu-storage-daemon) ||
+	die "no arm64 qemu-storage-daemon"
+
+# Bao's own driver, for the benchmark: bao-linux-drivers' iodispatcher,
+# built from its tarball against the backend kernel's headers
+iod=
+if [ $bench = 1 ]; then
+	dtar=$(ls -1 "$third"/bao-linux-drivers-*.tar.gz 2>/dev/null | sort | tail -n 1 || true)
+	[ -n "$dtar" ] || die "--bench needs bao-linux-drivers-<version>.tar.gz in $third"
+	iod=$cache/bao/$(basename "$dtar" .tar.gz)-$KREL
+	if [ ! -f "$iod/iodispatcher.ko" ]; then
+		rm -rf "$iod"; mkdir -p "$iod"
+		tar -xzf "$dtar" -C "$iod" --strip-components=2 bao-linux-drivers/iodispatcher ||
+			die "no iodispatcher/ in ${dtar##*/}"
+		make -C "$KDIR" M="$iod" ARCH=arm64 CROSS_COMPILE=$cross modules >"$iod/build.log" 2>&1 ||
+			{ tail -n 20 "$iod/build.log" >&2; die "building Bao's iodispatcher failed"; }
+	fi
+fi
 
 # --------------------------------------------------- the frontend kernel
 fe_image=$("$here/bao-frontend-kernel.sh") || die "the frontend kernel did not build"
@@ -154,6 +203,26 @@ mkdir -p "$b/virtbe"
 cp "$ko/virtbe.ko" "$b/virtbe/"
 [ ! -f "$ko/virtbe_bao.ko" ] || cp "$ko/virtbe_bao.ko" "$b/virtbe/"
 rm -f "$b/bin/vbe-blk"; cp "$vbe_blk" "$b/bin/vbe-blk"
+cp "$bridge" "$u/vbe-bao-bench" "$b/bin/"
+[ -z "$iod" ] || cp "$iod/iodispatcher.ko" "$b/virtbe/"
+# qemu-storage-daemon, its libraries (by DT_NEEDED) and the loader
+cp "$qroot/usr/bin/qemu-storage-daemon" "$b/bin/"
+mkdir -p "$b/lib/$triplet"
+todo=$(readelf -d "$b/bin/qemu-storage-daemon" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+todo="$todo libgcc_s.so.1"
+while [ -n "$todo" ]; do
+	set -- $todo; l=$1; shift; todo="$*"
+	[ -e "$b/lib/$triplet/$l" ] && continue
+	f=
+	for dir in "$qroot/lib/$triplet" "$qroot/usr/lib/$triplet" "$aroot/lib/$triplet" "$aroot/usr/lib/$triplet"; do
+		[ -e "$dir/$l" ] && { f=$dir/$l; break; }
+	done
+	[ -n "$f" ] || die "$l (needed by qemu-storage-daemon) is in none of the arm64 packages"
+	cp -L "$f" "$b/lib/$triplet/"
+	todo="$todo $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
+done
+cp -L "$qroot/lib/ld-linux-aarch64.so.1" "$b/lib/"
+[ -e "$b/usr/lib" ] || ln -s ../lib "$b/usr/lib"
 cp "$guest/backend-test.sh" "$b/bin/backend-test"
 chmod +x "$b/bin/backend-test"
 cat >"$b/init" <<'INIT'
@@ -178,6 +247,7 @@ cpio_gz "$b" "$work/backend.cpio.gz"
 f=$work/frontend
 skeleton "$f"
 cp "$guest/frontend-init.sh" "$f/init"
+cp "$u/bao-kick" "$u/vbe-randread" "$f/bin/"
 chmod +x "$f/init"
 cpio_gz "$f" "$work/frontend.cpio.gz"
 say "initramfs: backend $(du -h "$work/backend.cpio.gz" | cut -f1), frontend $(du -h "$work/frontend.cpio.gz" | cut -f1)"
@@ -204,10 +274,13 @@ vm_image() {
 	say "$name image: $(( $(stat -c %s "$work/$name.bin") >> 20 )) MiB (initramfs at $(printf 0x%x $start))"
 }
 # unknown kernel parameters reach the backend's /init (and backend-test)
+bargs=
+[ $bench = 0 ] || bargs=" virtbe_bench=1"
+bargs="$bargs${VIRTBE_BAO_BOOTARGS:+ $VIRTBE_BAO_BOOTARGS}"
 vm_image backend 0x80000000 "$VMLINUZ" "$work/backend.cpio.gz" \
-	"earlycon=pl011,0x9000000 console=ttyAMA0 quiet loglevel=4 panic=-1"
+	"earlycon=pl011,0x9000000 console=ttyAMA0 quiet loglevel=4 panic=-1$bargs"
 vm_image frontend 0x10000000 "$fe_image" "$work/frontend.cpio.gz" \
-	"earlycon=pl011,0x9000000 keep_bootcon quiet loglevel=4"
+	"earlycon=pl011,0x9000000 keep_bootcon quiet loglevel=4 uio_pdrv_genirq.of_id=virtbe,bench$bargs"
 
 # ------------------------------------------------------------------ Bao
 phash=$(cat "$guest"/patches/*.patch "$guest/config.c" | sha256sum | cut -c1-12)
@@ -242,7 +315,14 @@ say "Bao $commit built in $(( $(date +%s) - t0 ))s: bao.bin $(( $(stat -c %s "$w
 # ----------------------------------------------------------------- boot
 qemu=(qemu-system-aarch64 -accel tcg -M virt,virtualization=on,gic-version=3
 	-cpu cortex-a53 -smp 2 -m 4G -kernel "$work/bao.bin"
-	-nic none -display none -monitor none -serial "file:$log" -no-reboot)
+	-nic none -display none -serial "file:$log" -no-reboot)
+# VIRTBE_BAO_QEMU_ARGS: more QEMU options (e.g. -monitor unix:S,server,nowait)
+if [ -n "${VIRTBE_BAO_QEMU_ARGS:-}" ]; then
+	read -r -a extra <<<"$VIRTBE_BAO_QEMU_ARGS"
+	qemu+=("${extra[@]}")
+else
+	qemu+=(-monitor none)
+fi
 exec 8>>/tmp/virtbe-qemu.lock
 if ! flock -n 8; then
 	say "waiting for another QEMU run to finish (flock /tmp/virtbe-qemu.lock)"

@@ -6,21 +6,29 @@
 # "### VIRTBE DONE" (the lane stops QEMU on it: Bao has no SYSTEM_OFF).
 #
 # The backend VM (VM 0 of config.c) loads virtbe.ko and virtbe_bao.ko and
-# serves the frontend VM (VM 1, the virtbe guest 1) two virtio-blk devices
-# with two vbe-blk processes: vda at 0xa003e00 on a 64 MiB image, vdb at
-# 0xa003c00 on a 1 MiB results image.  The frontend (frontend-init.sh) has
-# no console of its own: it writes its TAP results to vdb, ending in
-# "### FRONTEND DONE"; this script waits for that line in the results image
-# and prints the frontend's results as its own (renumbered).  Then, with
+# serves the frontend VM (VM 1, the virtbe guest 1) three virtio-blk
+# devices, each with its own daemon and guest fd: vda at 0xa003e00 on a
+# 64 MiB image and vdb at 0xa003c00 on a 1 MiB results image with two
+# vbe-blk processes, vdc at 0xa003a00 on a 64 MiB image with
+# virtbe-vhost-user and Debian's arm64 qemu-storage-daemon behind it.  The
+# frontend (frontend-init.sh) has no console of its own: it writes its TAP
+# results to vdb, ending in "### FRONTEND DONE"; this script waits for that
+# line in the results image and prints the frontend's results as its own
+# (renumbered).  With virtbe_bench=1 (scripts/bao-lane.sh --bench) it also
+# loads Bao's own driver (iodispatcher.ko, device model 0) and runs
+# vbe-bao-bench (device model 4) before the frontend's benchmark, says so
+# at 768 KiB of the results image, and prints the frontend's numbers with
+# their ratios ("# bao ..." lines).  Then, with
 # the frontend reading vda in a loop and writing a heartbeat to vdb, vda's
 # daemon is stopped, then killed: the heartbeats must go on (no frontend
 # vCPU hangs).  Bao cannot destroy a VM: that test of the Xen lanes is a
 # SKIP here.  Last, the other daemon exits and the modules unload.
 M='### VIRTBE'
-FE_TESTS=5	# frontend-init.sh's
+FE_TESTS=6	# frontend-init.sh's
+BENCH=${virtbe_bench:-0}
 FE_WAIT=${virtbe_fe_wait:-420}	# seconds for the frontend's report
 PAT='BUG:|WARNING:|Oops|INFO: possible|INFO: task .* blocked|lockdep|KASAN|UBSAN|kernel BUG|detected stall'
-DISK=/tmp/disk.img RES=/tmp/results.img
+DISK=/tmp/disk.img RES=/tmp/results.img QSD_IMG=/tmp/qsd.img QSD_SOCK=/tmp/qsd.sock
 n=0
 fails=0
 ok() { n=$((n + 1)); echo "ok $n $*"; }
@@ -40,7 +48,7 @@ wait_for() {	# wait_for SECONDS CMD...: poll CMD every 0.5 s
 }
 
 echo "$M BEGIN bao"
-echo "1..$((8 + FE_TESTS))"
+echo "1..$((9 + FE_TESTS + 2 * BENCH))"
 note "backend test started at ${t0}s ($(uname -r))"
 
 # ---- the modules
@@ -82,6 +90,69 @@ for d in disk results; do
 		sed 's/^/# vbe-blk: /' /tmp/vbe-blk.$d.log 2>/dev/null | tail -n 15
 	fi
 done
+# vdc: Debian's qemu-storage-daemon (unmodified, arm64) behind the bridge
+truncate -s 64M $QSD_IMG
+qpid= brpid=
+if [ $mods = 1 ]; then
+	qemu-storage-daemon \
+		--blockdev driver=file,node-name=f,filename=$QSD_IMG \
+		--blockdev driver=raw,node-name=d,file=f \
+		--export type=vhost-user-blk,id=e,node-name=d,addr.type=unix,addr.path=$QSD_SOCK,writable=on \
+		>/tmp/qsd.log 2>&1 &
+	qpid=$!
+	wait_for 20 test -S $QSD_SOCK
+	virtbe-vhost-user --hyp bao --guest 1 --mem 0xd3000000:0x1000000 --verbose \
+		--device type=blk,base=0xa003a00,irq=77,irq-type=edge,socket=$QSD_SOCK,access-platform=on \
+		>/tmp/bridge.log 2>&1 &
+	brpid=$!
+fi
+what="vdc: 0xa003a00, INTID 77, shared region 0xd3000000, qemu-storage-daemon on $QSD_IMG (64 MiB)"
+if [ -n "$brpid" ] && sleep 2 && alive $brpid && alive $qpid; then
+	ok "virtbe-vhost-user --hyp bao with Debian's qemu-storage-daemon (arm64, unmodified) serves frontend VM 1's $what"
+else
+	nok "virtbe-vhost-user --hyp bao with Debian's qemu-storage-daemon (arm64, unmodified) serves frontend VM 1's $what"
+	sed 's/^/# qsd: /' /tmp/qsd.log 2>/dev/null | tail -n 10
+	sed 's/^/# bridge: /' /tmp/bridge.log 2>/dev/null | tail -n 15
+fi
+
+# the benchmark's backend: Bao's own driver, vbe-bao-bench (its floor
+# first), then a line at 768 KiB of the results image for the frontend
+bpid=
+if [ "$BENCH" = 1 ]; then
+	bao=0
+	note "loading Bao's own driver at $(now)s"
+	if [ "${virtbe_bench_bao:-1}" = 0 ]; then
+		echo "ok $((n + 1)) # SKIP Bao's own driver not loaded (virtbe_bench_bao=0)"
+		n=$((n + 1))
+	elif [ -f /virtbe/iodispatcher.ko ] && insmod /virtbe/iodispatcher.ko; then
+		ok "bao: Bao's own driver (bao-linux-drivers iodispatcher.ko) loads next to virtbe_bao: device model 0"
+		bao=1
+	else
+		nok "bao: Bao's own driver (bao-linux-drivers iodispatcher.ko) loads next to virtbe_bao: device model 0"
+		dmesg | grep -i bao | tail -n 5 | sed 's/^/# /'
+	fi
+	# Bao's path in a process of its own, never stopped: Bao's driver
+	# corrupts its irqfd list when an irqfd's eventfd is closed
+	# (vbe-bao-bench.c), which would take the backend VM down
+	if [ $bao = 1 ]; then
+		: >/tmp/bench-bao.log
+		vbe-bao-bench --bao-dm 0 --bao-base 0xa003800 >/tmp/bench-bao.log 2>&1 &
+		wait_for 30 grep -q '^serving' /tmp/bench-bao.log || {
+			note "Bao's path is not served: $(tail -n 3 /tmp/bench-bao.log | tr '\n' ' ')"
+			bao=0
+		}
+	fi
+	note "starting vbe-bao-bench at $(now)s"
+	: >/tmp/bench.log
+	vbe-bao-bench --guest 1 --base 0xa003600 --irq 75 >/tmp/bench.log 2>&1 &
+	bpid=$!
+	if wait_for 60 grep -q '^serving' /tmp/bench.log; then
+		printf 'BENCH READY bao=%s\n' $bao | dd of=$RES bs=512 seek=1536 conv=notrunc 2>/dev/null
+		note "vbe-bao-bench serves at $(now)s: $(grep '^floor' /tmp/bench.log)"
+	else
+		note "vbe-bao-bench is not serving: $(tail -n 3 /tmp/bench.log | tr '\n' ' ')"
+	fi
+fi
 tb=$(now)
 
 # ---- the frontend's results, from the results image
@@ -91,7 +162,7 @@ if [ -n "${pid_results:-}" ] && alive "$pid_results" && wait_for "$FE_WAIT" fe_d
 	fe_ok=1
 	note "the frontend's report arrived $(since "$tb")s after the daemons started"
 fi
-FE="bao: frontend VM 1 (own 6.1 kernel, restricted DMA pools) virtio_blk served by vbe-blk"
+FE="bao: frontend VM 1 (own 6.1 kernel, restricted DMA pools) virtio_blk"
 fe_n=0
 if [ $fe_ok = 1 ]; then
 	# its lines up to the DONE marker (the rest of the block is zeros)
@@ -104,11 +175,19 @@ if [ $fe_ok = 1 ]; then
 			st=${l%% [0-9]*}; rest=${l#"$st "}; rest=${rest#* }
 			if [ "$st" = ok ]; then ok "$FE: $rest"; else nok "$FE: $rest"; fi ;;
 		"### FRONTEND DONE") ;;
+		"# bench: "*) echo "${l#\# bench: }" >>/tmp/bench.results ;;
 		*) echo "# frontend: ${l#\# }" ;;
 		esac
 	done </tmp/fe.tap
 fi
 why="the frontend reported nothing within ${FE_WAIT}s (no \"### FRONTEND DONE\" on vdb)"
+if [ $fe_ok = 0 ] && [ $mods = 1 ]; then
+	note "no report from the frontend: what the backend saw"
+	grep -E 'virtbe|GICv3' /proc/interrupts | tr -s ' ' | sed 's/^/# irq: /'
+	tail -n 25 /tmp/bridge.log 2>/dev/null | sed 's/^/# bridge: /'
+	tail -n 5 /tmp/qsd.log 2>/dev/null | sed 's/^/# qsd: /'
+	for d in disk results; do tail -n 5 /tmp/vbe-blk.$d.log 2>/dev/null | sed "s/^/# vbe-blk ($d): /"; done
+fi
 [ $mods = 1 ] || why="not run: the modules did not load, so nothing serves the frontend"
 [ $fe_ok = 1 ] && why="the frontend reported only $fe_n of $FE_TESTS results"
 while [ $fe_n -lt $FE_TESTS ]; do
@@ -118,6 +197,34 @@ done
 for d in disk results; do
 	grep -E 'register|CPU time|error|fail' /tmp/vbe-blk.$d.log 2>/dev/null | tail -n 5 | sed "s/^/# vbe-blk ($d): /"
 done
+grep -iE 'error|fail|gone' /tmp/bridge.log 2>/dev/null | tail -n 5 | sed 's/^/# bridge: /'
+
+# ---- the benchmark's numbers, with their ratios
+# med NAME: the median in us of "kick NAME: median M us, ..." (or nothing)
+med() { sed -n "s/^kick $1: median \([0-9.]*\) us.*/\1/p" /tmp/bench.results 2>/dev/null | head -n1; }
+held() { sed -n "s/^kick $1: .*vCPU held median \([0-9.]*\) us.*/\1/p" /tmp/bench.results 2>/dev/null | head -n1; }
+iops() { sed -n "s|^randread $1 qd 1: \([0-9]*\) iops.*|\1|p" /tmp/bench.results 2>/dev/null | head -n1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "?" }'; }
+if [ "$BENCH" = 1 ]; then
+	fl=$(sed -n 's/^floor eventfd ping-pong: median \([0-9.]*\) us.*/\1/p' /tmp/bench.log)
+	v=$(med virtbe) st=$(med stub) bo=$(med bao)
+	sed 's/^/# bao bench: /' /tmp/bench.results 2>/dev/null
+	grep '^floor' /tmp/bench.log | sed 's/^/# bao bench: backend VM /'
+	note "bao kick round trip: virtbe ${v:-?} us, Bao's own driver ${bo:-?} us: virtbe/Bao $(ratio "$v" "$bo") (lower is better)"
+	note "bao kick round trip: userspace relay (request channel) ${st:-?} us vs virtbe ${v:-?} us: $(ratio "$st" "$v")x faster in the kernel"
+	hv=$(held virtbe) hs=$(held stub) hb=$(held bao)
+	note "bao kick, frontend vCPU held by the write: virtbe ${hv:-?} us, userspace relay ${hs:-?} us ($(ratio "$hs" "$hv")x), Bao's own driver ${hb:-?} us ($(ratio "$hb" "$hv")x)"
+	note "bao kick round trip: virtbe ${v:-?} us vs the backend VM's eventfd ping-pong floor ${fl:-?} us: $(ratio "$v" "$fl")"
+	ia=$(iops vbe-blk) ic=$(iops bridge)
+	note "bao 4 KiB random reads, qd 1: vbe-blk ${ia:-?} IOPS, bridge + qemu-storage-daemon ${ic:-?} IOPS: bridge/vbe-blk $(ratio "$ic" "$ia")"
+	if [ -n "$v" ] && [ -n "$st" ] && [ -n "$fl" ] && [ -n "$ia" ] && [ -n "$ic" ] &&
+		{ [ "$bao" = 0 ] || [ -n "$bo" ]; }; then
+		ok "bao: benchmark: kick round trips (virtbe, stub$([ "$bao" = 0 ] || echo ", Bao's own driver")) and 4 KiB random reads (vbe-blk, bridge) measured"
+	else
+		nok "bao: benchmark: kick round trips and 4 KiB random reads measured (a number is missing)"
+		sed 's/^/# bench.log: /' /tmp/bench.log | tail -n 5
+	fi
+fi
 
 # ---- vda's daemon stopped, then killed, mid-I/O: the frontend's vCPU
 # keeps writing its heartbeat to vdb (served by the other daemon)
@@ -158,6 +265,12 @@ if [ -n "${pid_results:-}" ]; then
 	wait $pid_results 2>/dev/null
 fi
 [ -z "${pid_disk:-}" ] || wait $pid_disk 2>/dev/null
+for p in $bpid $brpid $qpid; do
+	kill -TERM $p 2>/dev/null
+	wait_for 10 sh -c "! kill -0 $p 2>/dev/null" || kill -KILL $p 2>/dev/null
+	wait $p 2>/dev/null
+done
+# (Bao's own driver and its path's vbe-bao-bench stay: see above)
 if [ $mods = 1 ] && rmmod virtbe_bao virtbe; then
 	ok "bao: rmmod virtbe_bao virtbe after the daemons exited"
 else

@@ -2,24 +2,32 @@
 /*
  * Bao's configuration for the Bao lane (scripts/bao-lane.sh), on QEMU's
  * virt machine (-smp 2, -m 4G; Bao's qemu-aarch64-virt platform patched
- * to 2 CPUs).  Two Linux VMs, one physical CPU each, with two remote I/O
- * (virtio-mmio) devices from the frontend to the backend:
+ * to 2 CPUs).  Two Linux VMs, one physical CPU each, with five remote I/O
+ * devices from the frontend to the backend:
  *
- *   VM 0 "backend": Debian's arm64 6.1 kernel, virtbe.ko + virtbe_bao.ko
- *     and two vbe-blk daemons (backend.dts.in).  RAM at 0x80000000
- *     (512 MiB), the PL011 passed through with its interrupt (INTID 33).
+ *   VM 0 "backend": Debian's arm64 6.1 kernel, virtbe.ko + virtbe_bao.ko,
+ *     two vbe-blk daemons, the bridge with qemu-storage-daemon, and for
+ *     the benchmark vbe-bao-bench and Bao's own iodispatcher
+ *     (backend.dts.in).  RAM at 0x80000000 (512 MiB), the PL011 passed
+ *     through with its interrupt (INTID 33).
  *   VM 1 "frontend": the lane's own kernel (frontend.config: a
- *     restricted DMA pool in each shared region), RAM at 0x10000000
+ *     restricted DMA pool in the shared region of each virtio-blk device;
+ *     the two benchmark windows through uio_pdrv_genirq), RAM at 0x10000000
  *     (256 MiB), the PL011's registers for earlycon only, no interrupt
  *     (frontend.dts.in).
  *
- *   bind key  frontend window      frontend INTID  backend INTID  shared region
- *   0         0xa003e00 + 0x200    79 (SPI 47)     40 (SPI 8)     shmem 0, 0xd0000000, 16 MiB
- *   1         0xa003c00 + 0x200    78 (SPI 46)     41 (SPI 9)     shmem 1, 0xd1000000, 16 MiB
+ *   dm id  bind key  frontend window    fe INTID      be INTID     shared region (shmem)     served by
+ *   0      3         0xa003800 + 0x200  76 (SPI 44)  42 (SPI 10)  2: 0xd2000000, 2 MiB      Bao's own iodispatcher (bench)
+ *   1      0         0xa003e00 + 0x200  79 (SPI 47)  40 (SPI 8)   0: 0xd0000000, 16 MiB     vbe-blk (vda)
+ *   2      1         0xa003c00 + 0x200  78 (SPI 46)  41 (SPI 9)   1: 0xd1000000, 16 MiB     vbe-blk (vdb, results)
+ *   3      2         0xa003a00 + 0x200  77 (SPI 45)  43 (SPI 11)  3: 0xd3000000, 16 MiB     bridge + qemu-storage-daemon (vdc)
+ *   4      4         0xa003600 + 0x200  75 (SPI 43)  44 (SPI 12)  4: 0xd4000000, 2 MiB      vbe-bao-bench (bench)
  *
  * The backend VM's remio_devs[] index is the device model id its
  * hypercalls name (the "reg" of its device tree's virtbe-bao device
- * nodes): bind key 0 is index 0, bind key 1 index 1.
+ * nodes).  Bao's own driver (bao-linux-drivers' iodispatcher, loaded for
+ * the benchmark only) numbers its devices from 0 in the order of its
+ * node's regions: its one device must be index 0.
  *
  * @BACKEND_IMAGE@ and @FRONTEND_IMAGE@ are replaced with the images'
  * absolute paths (quoted) when the lane builds Bao; the images are
@@ -34,10 +42,13 @@ struct config config = {
 
     CONFIG_HEADER
 
-    .shmemlist_size = 2,
+    .shmemlist_size = 5,
     .shmemlist = (struct shmem[]) {
         [0] = { .size = 0x01000000, },
         [1] = { .size = 0x01000000, },
+        [2] = { .size = 0x00200000, },
+        [3] = { .size = 0x01000000, },
+        [4] = { .size = 0x00200000, },
     },
 
     .vmlist_size = 2,
@@ -60,9 +71,19 @@ struct config config = {
                     },
                 },
 
-                .remio_dev_num = 2,
+                .remio_dev_num = 5,
                 .remio_devs = (struct remio_dev[]) {
-                    {   /* device model id 0 */
+                    {
+                        .bind_key = 3,
+                        .type = REMIO_DEV_BACKEND,
+                        .interrupt = 42,
+                        .shmem = {
+                            .base = 0xd2000000,
+                            .size = 0x00200000,
+                            .shmem_id = 2,
+                        },
+                    },
+                    {
                         .bind_key = 0,
                         .type = REMIO_DEV_BACKEND,
                         .interrupt = 40,
@@ -72,7 +93,7 @@ struct config config = {
                             .shmem_id = 0,
                         },
                     },
-                    {   /* device model id 1 */
+                    {
                         .bind_key = 1,
                         .type = REMIO_DEV_BACKEND,
                         .interrupt = 41,
@@ -80,6 +101,26 @@ struct config config = {
                             .base = 0xd1000000,
                             .size = 0x01000000,
                             .shmem_id = 1,
+                        },
+                    },
+                    {
+                        .bind_key = 2,
+                        .type = REMIO_DEV_BACKEND,
+                        .interrupt = 43,
+                        .shmem = {
+                            .base = 0xd3000000,
+                            .size = 0x01000000,
+                            .shmem_id = 3,
+                        },
+                    },
+                    {
+                        .bind_key = 4,
+                        .type = REMIO_DEV_BACKEND,
+                        .interrupt = 44,
+                        .shmem = {
+                            .base = 0xd4000000,
+                            .size = 0x00200000,
+                            .shmem_id = 4,
                         },
                     },
                 },
@@ -123,8 +164,14 @@ struct config config = {
                     },
                 },
 
-                .remio_dev_num = 2,
+                .remio_dev_num = 5,
                 .remio_devs = (struct remio_dev[]) {
+                    /*
+                     * By address, highest first: Bao finds the device of an
+                     * access with in_range(), which includes base + size, so
+                     * a window listed before the one just above it would
+                     * take that one's first register (738e3dc).
+                     */
                     {
                         .bind_key = 0,
                         .type = REMIO_DEV_FRONTEND,
@@ -147,6 +194,42 @@ struct config config = {
                             .base = 0xd1000000,
                             .size = 0x01000000,
                             .shmem_id = 1,
+                        },
+                    },
+                    {
+                        .bind_key = 2,
+                        .type = REMIO_DEV_FRONTEND,
+                        .size = 0x200,
+                        .va = 0xa003a00,
+                        .interrupt = 77,
+                        .shmem = {
+                            .base = 0xd3000000,
+                            .size = 0x01000000,
+                            .shmem_id = 3,
+                        },
+                    },
+                    {
+                        .bind_key = 3,
+                        .type = REMIO_DEV_FRONTEND,
+                        .size = 0x200,
+                        .va = 0xa003800,
+                        .interrupt = 76,
+                        .shmem = {
+                            .base = 0xd2000000,
+                            .size = 0x00200000,
+                            .shmem_id = 2,
+                        },
+                    },
+                    {
+                        .bind_key = 4,
+                        .type = REMIO_DEV_FRONTEND,
+                        .size = 0x200,
+                        .va = 0xa003600,
+                        .interrupt = 75,
+                        .shmem = {
+                            .base = 0xd4000000,
+                            .size = 0x00200000,
+                            .shmem_id = 4,
                         },
                     },
                 },
