@@ -202,6 +202,7 @@ grep -iE 'error|fail|gone' /tmp/bridge.log 2>/dev/null | tail -n 5 | sed 's/^/# 
 # ---- the benchmark's numbers, with their ratios
 # med NAME: the median in us of "kick NAME: median M us, ..." (or nothing)
 med() { sed -n "s/^kick $1: median \([0-9.]*\) us.*/\1/p" /tmp/bench.results 2>/dev/null | head -n1; }
+lost() { sed -n "s/^kick $1: .*; \([0-9]*\) lost$/\1/p" /tmp/bench.results 2>/dev/null | head -n1; }
 held() { sed -n "s/^kick $1: .*vCPU held median \([0-9.]*\) us.*/\1/p" /tmp/bench.results 2>/dev/null | head -n1; }
 iops() { sed -n "s|^randread $1 qd 1: \([0-9]*\) iops.*|\1|p" /tmp/bench.results 2>/dev/null | head -n1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "?" }'; }
@@ -213,6 +214,7 @@ if [ "$BENCH" = 1 ]; then
 	note "bao kick round trip: virtbe ${v:-?} us, Bao's own driver ${bo:-?} us: virtbe/Bao $(ratio "$v" "$bo") (lower is better)"
 	note "bao kick round trip: userspace relay (request channel) ${st:-?} us vs virtbe ${v:-?} us: $(ratio "$st" "$v")x faster in the kernel"
 	hv=$(held virtbe) hs=$(held stub) hb=$(held bao)
+	note "bao kick, interrupts lost (none within 2 s): virtbe $(lost virtbe), userspace relay $(lost stub), Bao's own driver $(lost bao)"
 	note "bao kick, frontend vCPU held by the write: virtbe ${hv:-?} us, userspace relay ${hs:-?} us ($(ratio "$hs" "$hv")x), Bao's own driver ${hb:-?} us ($(ratio "$hb" "$hv")x)"
 	note "bao kick round trip: virtbe ${v:-?} us vs the backend VM's eventfd ping-pong floor ${fl:-?} us: $(ratio "$v" "$fl")"
 	ia=$(iops vbe-blk) ic=$(iops bridge)
