@@ -126,8 +126,10 @@ fi
 
 # --------------------------------------------------- modules and vbe-blk
 t_build=$(date +%s)
+# (modules of an earlier build must not stand in for a failed one)
+rm -f "$top"/build/arm64/ko/*.ko
 make -C "$top" --no-print-directory modules KVER=arm64 >&2 ||
-	say "make modules KVER=arm64 failed: the backend gets what was built"
+	die "make modules KVER=arm64 failed"
 eval "$("$here/kernels.sh" arm64)"
 ko=$top/build/arm64/ko
 [ -f "$ko/virtbe.ko" ] || die "$ko/virtbe.ko was not built"
@@ -169,6 +171,8 @@ if [ $bench = 1 ]; then
 	dtar=$(ls -1 "$third"/bao-linux-drivers-*.tar.gz 2>/dev/null | sort | tail -n 1 || true)
 	[ -n "$dtar" ] || die "--bench needs bao-linux-drivers-<version>.tar.gz in $third"
 	iod=$cache/bao/$(basename "$dtar" .tar.gz)-$KREL
+	exec 9>"$cache/bao/.lock-iodispatcher"
+	flock 9
 	if [ ! -f "$iod/iodispatcher.ko" ]; then
 		rm -rf "$iod"; mkdir -p "$iod"
 		tar -xzf "$dtar" -C "$iod" --strip-components=2 bao-linux-drivers/iodispatcher ||
@@ -176,6 +180,7 @@ if [ $bench = 1 ]; then
 		make -C "$KDIR" M="$iod" ARCH=arm64 CROSS_COMPILE=$cross modules >"$iod/build.log" 2>&1 ||
 			{ tail -n 20 "$iod/build.log" >&2; die "building Bao's iodispatcher failed"; }
 	fi
+	exec 9>&-
 fi
 
 # --------------------------------------------------- the frontend kernel
@@ -265,7 +270,8 @@ vm_image() {
 	start=$(( base + off )) end=$(( base + off + $(stat -c %s "$initrd") ))
 	sed -e "s|@INITRD_START@|$(printf '0x%x 0x%x' $((start >> 32)) $((start & 0xffffffff)))|" \
 		-e "s|@INITRD_END@|$(printf '0x%x 0x%x' $((end >> 32)) $((end & 0xffffffff)))|" \
-		-e "s|@BOOTARGS@|$bootargs|" "$guest/$name.dts.in" >"$work/$name.dts"
+		-e "s|@BOOTARGS@|$(printf '%s' "$bootargs" | sed 's/[|&\\]/\\&/g')|" \
+		"$guest/$name.dts.in" >"$work/$name.dts"
 	dtc -q -I dts -O dtb -o "$work/$name.dtb" "$work/$name.dts" || die "dtc $name.dts failed"
 	${cross}gcc -c -x assembler-with-cpp -Ulinux -DDTB="\"$work/$name.dtb\"" \
 		-DIMAGE="\"$image\"" -DINITRD="\"$initrd\"" "$guest/loader.S" -o "$work/$name.o"
@@ -338,7 +344,7 @@ while :; do
 	# Bao cannot power the machine off: stop QEMU once the backend is
 	# done, or 10 s after a panic (Linux's, or a Bao ERROR)
 	(while kill -0 $qpid 2>/dev/null; do
-		if grep -q '^### VIRTBE DONE' "$log"; then
+		if grep -q '### VIRTBE DONE' "$log"; then
 			sleep 2
 			echo "$(( $(date +%s) - start ))" >"$work/done-after"
 			pkill -TERM -P $qpid 2>/dev/null
@@ -362,7 +368,7 @@ while :; do
 	[ $quiet = 1 ] || wait $tpid
 	set -e
 	hung=0
-	grep -q '^### VIRTBE DONE' "$log" || hung=1
+	grep -q '### VIRTBE DONE' "$log" || hung=1
 	if [ $hung = 0 ]; then
 		say "QEMU ran $(( $(date +%s) - start ))s: boot to \"### VIRTBE DONE\" in $(cat "$work/done-after" 2>/dev/null || echo '?')s"
 	else
@@ -384,7 +390,7 @@ host_fail=()
 [ $hung = 0 ] || host_fail+=(--host-fail "Bao run did not finish (status $qrc, ${timeout}s limit)")
 # what happened before the backend was done (the frontend, which never
 # stops, might panic in the 2 s after it)
-sed '/^### VIRTBE DONE/q' "$log" >"$work/before-done"
+sed '/### VIRTBE DONE/q' "$log" >"$work/before-done"
 grep -q 'Kernel panic' "$work/before-done" && host_fail+=(--host-fail "panic")
 grep -q '^BAO ERROR' "$work/before-done" &&
 	host_fail+=(--host-fail "Bao: $(grep -m1 '^BAO ERROR' "$work/before-done" | tr -d '\r')")

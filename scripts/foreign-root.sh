@@ -22,8 +22,10 @@ arch=$1; shift
 
 pkg_of() {	# the host package holding file $1
 	local p
-	p=$(dpkg -S "$1" 2>/dev/null || dpkg -S "$(readlink -f "$1")" 2>/dev/null) ||
-		die "$1 belongs to no installed package"
+	# (dpkg -S also prints "diversion by PKG from/to: PATH" lines)
+	p=$( { dpkg -S "$1" 2>/dev/null || dpkg -S "$(readlink -f "$1")" 2>/dev/null; } |
+		grep -v '^diversion ' | head -n 1) || true
+	[ -n "$p" ] || die "$1 belongs to no installed package"
 	echo "${p%%:*}" | cut -d, -f1
 }
 

@@ -74,6 +74,8 @@ struct vbb_vm;
  * @shm_len: its length
  * @requests: requests fetched
  * @unclaimed: requests no attachment claimed, answered here
+ * @rejected: requests the core refused (guest not ready, bad width, busy
+ *	vCPU), answered here
  * @failed: hypercalls Bao refused
  * @name: for /proc/interrupts
  */
@@ -88,6 +90,7 @@ struct vbb_dev {
 	u64 shm_len;
 	atomic64_t requests;
 	atomic64_t unclaimed;
+	atomic64_t rejected;
 	atomic64_t failed;
 	char name[32];
 };
@@ -228,6 +231,8 @@ static void vbb_handle(struct vbb_dev *dev, const struct vbb_req *req)
 		}
 		if (ret == VIRTBE_IO_KERNEL)
 			value = io.data;
+		else if (ret < 0)
+			atomic64_inc(&dev->rejected);
 	} else {
 		atomic64_inc(&dev->unclaimed);
 	}
@@ -512,12 +517,12 @@ static int vbb_parse_shm(struct device_node *np, struct vbb_dev *dev)
 
 static int vbb_parse_dev(struct device_node *np, struct vbb_dev *dev)
 {
-	u32 mmio[4], vm;
+	u32 mmio[4], vm_id;
 	int ret;
 
 	ret = vbb_read_u32(np, "reg", &dev->dm_id);
 	if (!ret)
-		ret = vbb_read_u32(np, "virtbe,frontend-vm", &vm);
+		ret = vbb_read_u32(np, "virtbe,frontend-vm", &vm_id);
 	if (!ret)
 		ret = vbb_read_u32(np, "virtbe,frontend-interrupt", &dev->fe_irq);
 	if (ret)
@@ -544,12 +549,12 @@ static int vbb_parse_dev(struct device_node *np, struct vbb_dev *dev)
 		       np);
 		return -EINVAL;
 	}
-	dev->vm = vbb_vm_find(vm);
+	dev->vm = vbb_vm_find(vm_id);
 	if (!dev->vm) {
 		dev->vm = kzalloc(sizeof(*dev->vm), GFP_KERNEL);
 		if (!dev->vm)
 			return -ENOMEM;
-		dev->vm->id = vm;
+		dev->vm->id = vm_id;
 		spin_lock_init(&dev->vm->lock);
 		INIT_LIST_HEAD(&dev->vm->ranges);
 		list_add_tail(&dev->vm->node, &vbb_vms);
@@ -571,6 +576,17 @@ static int vbb_check_dev(struct device_node *np, unsigned int n)
 		if (o->dm_id == dev->dm_id) {
 			pr_err("%pOF: device model id (\"reg\") %u appears twice\n",
 			       np, dev->dm_id);
+			return -EINVAL;
+		}
+		if (o->irq == dev->irq) {
+			pr_err("%pOF: \"interrupts\" names device %u's interrupt: each device needs its own\n",
+			       np, o->dm_id);
+			dev->irq = 0;	/* the mapping is @o's: disposed once */
+			return -EINVAL;
+		}
+		if (o->vm == dev->vm && o->fe_irq == dev->fe_irq) {
+			pr_err("%pOF: \"virtbe,frontend-interrupt\" %u is device %u's too, in VM %llu\n",
+			       np, dev->fe_irq, o->dm_id, dev->vm->id);
 			return -EINVAL;
 		}
 		if (o->vm == dev->vm && dev->mmio < o->mmio + o->mmio_len &&
@@ -650,13 +666,6 @@ static int __init vbb_init(void)
 		pr_info("not loaded: the \"virtbe,bao-remio\" node is invalid (see the message above)\n");
 		return ret;
 	}
-	ret = virtbe_hyp_register(&vbb_hyp_ops);
-	if (ret) {
-		pr_info("not loaded: registering with virtbe failed (%d): is another bao backend loaded?\n",
-			ret);
-		vbb_free();
-		return ret;
-	}
 	for (i = 0; i < vbb_nr_devs; i++) {
 		struct vbb_dev *dev = &vbb_devs[i];
 
@@ -665,18 +674,33 @@ static int __init vbb_init(void)
 			pr_info("not loaded: device %u: interrupt %d: %d\n",
 				dev->dm_id, dev->irq, ret);
 			vbb_free_irqs(i);
-			virtbe_hyp_unregister(&vbb_hyp_ops);
 			vbb_free();
 			return ret;
 		}
 	}
-	/* Requests made before we were loaded raised no interrupt of ours. */
+	/*
+	 * Requests made before we were loaded raised no interrupt of ours:
+	 * nothing is attached yet, so they are answered as unclaimed.
+	 */
 	for (i = 0; i < vbb_nr_devs; i++) {
 		struct vbb_dev *dev = &vbb_devs[i];
 
 		disable_irq(dev->irq);
 		vbb_drain(dev);
 		enable_irq(dev->irq);
+	}
+	/* Last: once registered, a guest may attach. */
+	ret = virtbe_hyp_register(&vbb_hyp_ops);
+	if (ret) {
+		pr_info("not loaded: registering with virtbe failed (%d): is another bao backend loaded?\n",
+			ret);
+		vbb_free_irqs(vbb_nr_devs);
+		vbb_free();
+		return ret;
+	}
+	for (i = 0; i < vbb_nr_devs; i++) {
+		struct vbb_dev *dev = &vbb_devs[i];
+
 		pr_info("device %u: VM %llu registers 0x%llx+0x%llx, interrupt %u; shared region 0x%llx+0x%llx\n",
 			dev->dm_id, dev->vm->id, dev->mmio, dev->mmio_len,
 			dev->fe_irq, dev->shm, dev->shm_len);
@@ -694,9 +718,10 @@ static void __exit vbb_exit(void)
 	for (i = 0; i < vbb_nr_devs; i++) {
 		struct vbb_dev *dev = &vbb_devs[i];
 
-		pr_info("device %u: %lld requests, %lld unclaimed, %lld refused hypercalls\n",
+		pr_info("device %u: %lld requests, %lld unclaimed, %lld refused by virtbe, %lld refused hypercalls\n",
 			dev->dm_id, atomic64_read(&dev->requests),
 			atomic64_read(&dev->unclaimed),
+			atomic64_read(&dev->rejected),
 			atomic64_read(&dev->failed));
 	}
 	vbb_free();

@@ -47,7 +47,17 @@ struct vbb_req {
 	bool more;
 };
 
-/* One remote I/O hypercall; returns x0 (0: success) and x1..x6 in @res. */
+/**
+ * vbb_remio() - one remote I/O hypercall
+ * @dm_id: the device model id (x1)
+ * @addr: x2 (0 for ASK and NOTIFY)
+ * @op: VBB_OP_* (x3)
+ * @value: the value read, for READ (x4)
+ * @id: Bao's request id, for READ and WRITE (x5)
+ * @res: x0 to x17 as the call left them
+ *
+ * Return: x0: 0 on success, else Bao's error.
+ */
 static inline unsigned long vbb_remio(u32 dm_id, u64 addr, u32 op, u64 value,
 				      u64 id, struct arm_smccc_1_2_regs *res)
 {
@@ -60,7 +70,13 @@ static inline unsigned long vbb_remio(u32 dm_id, u64 addr, u32 op, u64 value,
 	return res->a0;
 }
 
-/* ASK: the next pending request of device @dm_id; false when none. */
+/**
+ * vbb_remio_ask() - fetch the next pending request of a device (ASK)
+ * @dm_id: the device model id
+ * @req: filled with the request
+ *
+ * Return: true with @req filled, false when none is pending.
+ */
 static inline bool vbb_remio_ask(u32 dm_id, struct vbb_req *req)
 {
 	struct arm_smccc_1_2_regs res;

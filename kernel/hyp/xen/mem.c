@@ -350,8 +350,9 @@ void vbx_mem_unmap(struct virtbe_guest *g, unsigned long nr_pages,
 		start = i + 1;
 		if (!h || h->nr == VBX_HELD_PAGES) {
 			/*
-			 * Order 0, so it cannot fail: there is no other
-			 * way to keep a frame that is still referenced.
+			 * __GFP_NOFAIL: there is no other way to keep a frame
+			 * that is still referenced (a page-sized kmalloc, which
+			 * the allocator retries at the smallest order).
 			 */
 			h = kmalloc(PAGE_SIZE, GFP_KERNEL | __GFP_NOFAIL);
 			h->domid = xg->domid;
