@@ -188,6 +188,7 @@ static long virtbe_get_stats(struct virtbe_ucmd *ucmd)
 	cmd->out_kicks = atomic64_read(&g->stat_kicks);
 	cmd->out_kicks_replayed = atomic64_read(&g->stat_kicks_replayed);
 	cmd->out_irqs = atomic64_read(&g->stat_irqs);
+	cmd->out_rejected = atomic64_read(&g->stat_rejected);
 	return 0;
 }
 

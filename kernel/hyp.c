@@ -139,7 +139,8 @@ long virtbe_get_info(struct virtbe_ucmd *ucmd)
 	cmd->out_max_vcpus = VIRTBE_MAX_VCPUS;
 	cmd->out_features = VIRTBE_F_REQUEST_CHANNEL | VIRTBE_F_IOEVENTFD |
 			    VIRTBE_F_IRQFD | VIRTBE_F_MEM_FD |
-			    VIRTBE_F_VIRTIO_MMIO_ISR | VIRTBE_F_MULTI_ATTACH;
+			    VIRTBE_F_VIRTIO_MMIO_ISR | VIRTBE_F_MULTI_ATTACH |
+			    VIRTBE_F_STATS_REJECTED;
 	cmd->out_hyps = virtbe_hyp_loaded_mask();
 	return 0;
 }

@@ -169,9 +169,10 @@ void virtbe_ioreq_abort_all(struct virtbe_guest *g)
  * Any context.
  *
  * Return: VIRTBE_IO_DONE (an ioeventfd took it), VIRTBE_IO_KERNEL (a
- * kernel-kept register did), or, when the backend must drop it (and count
- * it): -ENODEV (the guest is not ready), -EINVAL (not a write, bad length)
- * or -EOPNOTSUPP (nothing in the kernel serves that address).
+ * kernel-kept register did), or, when the backend must drop it (the core
+ * counted it in virtbe_stats.out_rejected): -ENODEV (the guest is not
+ * ready), -EINVAL (not a write, bad length) or -EOPNOTSUPP (nothing in
+ * the kernel serves that address).
  */
 int virtbe_ioreq_posted(struct virtbe_guest *g, struct virtbe_io *io)
 {
@@ -179,33 +180,40 @@ int virtbe_ioreq_posted(struct virtbe_guest *g, struct virtbe_io *io)
 
 	/* Pairs with the release in virtbe_guest_set_state(). */
 	if (smp_load_acquire(&g->state) != VIRTBE_GUEST_LIVE)
-		return -ENODEV;
-	if (!io->write || !is_power_of_2(io->len) || io->len > 8)
-		return -EINVAL;
-	ret = virtbe_io_handle(g, io);
-	return ret ?: -EOPNOTSUPP;
+		ret = -ENODEV;
+	else if (!io->write || !is_power_of_2(io->len) || io->len > 8)
+		ret = -EINVAL;
+	else
+		ret = virtbe_io_handle(g, io) ?: -EOPNOTSUPP;
+	if (ret < 0)
+		atomic64_inc(&g->stat_rejected);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(virtbe_ioreq_posted, VIRTBE_NS);
 
 /**
- * virtbe_ioreq_dispatch() - route a trapped guest access
- * @g: the guest the access belongs to
- * @io: the access, in a range the backend claimed
+ * virtbe_ioreq_rejected() - count an access the backend answered itself
+ * @g: the guest (attachment) whose claimed range the access hit
  *
- * The guest's in-kernel handlers (virtbe_io_handler_add()) are offered
- * the access first, in order: e.g. a write matching an ioeventfd signals
- * it and is done.  Anything else is queued to the request channel; the
- * backend's &virtbe_hyp_ops.complete callback is called exactly once when
- * it is completed (by userspace, by the timeout or at teardown).  Callable
- * from any context, including hard interrupt context.
- *
- * Return: VIRTBE_IO_DONE (an ioeventfd consumed the write),
- * VIRTBE_IO_KERNEL (the kernel answered, a read's value is in @io->data),
- * VIRTBE_IO_QUEUED, -EINVAL for a bad vCPU or length, -EBUSY if the vCPU
- * already has a request outstanding, or -ENODEV if the guest is gone; on
- * error the backend completes the access itself.
+ * For an access in a range @g claimed that the backend cannot hand to
+ * virtbe_ioreq_dispatch() or virtbe_ioreq_posted() because a &struct
+ * virtbe_io cannot express it: Xen's string and rep accesses (a count
+ * above 1, data in guest memory), a size other than 1, 2, 4 or 8, an
+ * access type the core does not know.  The backend answers it itself:
+ * all-ones for a read, a write is dropped.  It is counted in
+ * virtbe_stats.out_rejected.  The accesses the core refuses (the
+ * negative returns of virtbe_ioreq_dispatch() and virtbe_ioreq_posted())
+ * are counted there by the core already: a backend does not call this for
+ * them.  Any context, including hard interrupt context.
  */
-int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io)
+void virtbe_ioreq_rejected(struct virtbe_guest *g)
+{
+	atomic64_inc(&g->stat_rejected);
+}
+EXPORT_SYMBOL_NS_GPL(virtbe_ioreq_rejected, VIRTBE_NS);
+
+/* virtbe_ioreq_dispatch() but for the count of what it refuses */
+static int virtbe_ioreq_route(struct virtbe_guest *g, struct virtbe_io *io)
 {
 	struct virtbe_ioreq *r;
 	unsigned long flags;
@@ -244,6 +252,34 @@ int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io)
 		atomic64_inc(&g->stat_requests);
 		wake_up_interruptible_poll(&g->wq, EPOLLIN | EPOLLRDNORM);
 	}
+	return ret;
+}
+
+/**
+ * virtbe_ioreq_dispatch() - route a trapped guest access
+ * @g: the guest the access belongs to
+ * @io: the access, in a range the backend claimed
+ *
+ * The guest's in-kernel handlers (virtbe_io_handler_add()) are offered
+ * the access first, in order: e.g. a write matching an ioeventfd signals
+ * it and is done.  Anything else is queued to the request channel; the
+ * backend's &virtbe_hyp_ops.complete callback is called exactly once when
+ * it is completed (by userspace, by the timeout or at teardown).  Callable
+ * from any context, including hard interrupt context.
+ *
+ * Return: VIRTBE_IO_DONE (an ioeventfd consumed the write),
+ * VIRTBE_IO_KERNEL (the kernel answered, a read's value is in @io->data),
+ * VIRTBE_IO_QUEUED, -EINVAL for a bad vCPU or length, -EBUSY if the vCPU
+ * already has a request outstanding, or -ENODEV if the guest is gone; on
+ * error the backend completes the access itself (all-ones for a read),
+ * and the core has counted it in virtbe_stats.out_rejected.
+ */
+int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io)
+{
+	int ret = virtbe_ioreq_route(g, io);
+
+	if (ret < 0)
+		atomic64_inc(&g->stat_rejected);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(virtbe_ioreq_dispatch, VIRTBE_NS);

@@ -21,7 +21,7 @@ static_assert(sizeof(struct virtbe_mem_map) == 32);
 static_assert(sizeof(struct virtbe_range) == 24);
 static_assert(sizeof(struct virtbe_ioeventfd) == 40);
 static_assert(sizeof(struct virtbe_irqfd) == 48);
-static_assert(sizeof(struct virtbe_stats) == 64);
+static_assert(sizeof(struct virtbe_stats) == 72);
 static_assert(sizeof(struct virtbe_request) == 64);
 static_assert(sizeof(struct virtbe_completion) == 32);
 

@@ -191,6 +191,7 @@ struct virtbe_ioreq {
  * @stat_kicks: see struct virtbe_stats
  * @stat_kicks_replayed: see struct virtbe_stats
  * @stat_irqs: see struct virtbe_stats
+ * @stat_rejected: see struct virtbe_stats (out_rejected)
  */
 struct virtbe_guest {
 	struct kref ref;
@@ -233,6 +234,7 @@ struct virtbe_guest {
 	atomic64_t stat_kicks;
 	atomic64_t stat_kicks_replayed;
 	atomic64_t stat_irqs;
+	atomic64_t stat_rejected;
 };
 
 /* Backend registry and GET_INFO (hyp.c) */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -438,8 +439,9 @@ VBE_EXPORT int vbe_guest_deassign_irqfd(struct vbe_guest *guest, int fd)
 
 /* Statistics */
 
-VBE_EXPORT int vbe_guest_get_stats(struct vbe_guest *guest,
-				   struct virtbe_stats *stats)
+VBE_EXPORT int vbe_guest_get_stats_sized(struct vbe_guest *guest,
+					 struct virtbe_stats *stats,
+					 size_t size)
 {
 	struct virtbe_stats arg = {
 		.size = sizeof(arg),
@@ -447,11 +449,28 @@ VBE_EXPORT int vbe_guest_get_stats(struct vbe_guest *guest,
 	};
 	int ret;
 
+	if (size < offsetof(struct virtbe_stats, out_irqs) +
+		   sizeof(arg.out_irqs))
+		return -EINVAL;
 	ret = vbe_sys_ioctl(guest->fd, VIRTBE_GET_STATS, &arg);
 	if (ret < 0)
 		return ret;
-	*stats = arg;
+	/* a kernel without the later fields left them 0 */
+	memcpy(stats, &arg, size < sizeof(arg) ? size : sizeof(arg));
+	if (size > sizeof(arg))
+		memset((char *)stats + sizeof(arg), 0, size - sizeof(arg));
+	stats->size = (uint32_t)(size < sizeof(arg) ? size : sizeof(arg));
 	return 0;
+}
+
+/* libvirtbe 2.0's: the first version of the struct, up to out_irqs */
+VBE_EXPORT int vbe_guest_get_stats(struct vbe_guest *guest,
+				   struct virtbe_stats *stats)
+{
+	return vbe_guest_get_stats_sized(guest, stats,
+					 offsetof(struct virtbe_stats,
+						  out_irqs) +
+					 sizeof(stats->out_irqs));
 }
 
 /* Request channel */

@@ -260,7 +260,8 @@ FIXTURE_VARIANT_ADD(abi, get_stats) {
 	.has_out = true,
 	.cmd = VIRTBE_GET_STATS, .obj = OBJ_GUEST, .wrong_obj = OBJ_CTL,
 	.size = sizeof(struct virtbe_stats),
-	.min_size = sizeof(struct virtbe_stats),
+	/* version 1 ended at out_irqs; out_rejected came with version 2 */
+	.min_size = offsetof(struct virtbe_stats, out_irqs) + 8,
 	.fill = fill_stats, .valid_flags = 0, .nr_res = 0, .fd_off = -1,
 };
 
@@ -292,7 +293,7 @@ FIXTURE_VARIANT_ADD(abi, sim_access) {
 	.min_size = sizeof(struct virtbe_sim_access),
 	.fill = fill_sim_access,
 	.valid_flags = VIRTBE_SIM_ACCESS_WRITE | VIRTBE_SIM_ACCESS_PIO |
-		       VIRTBE_SIM_ACCESS_POSTED,
+		       VIRTBE_SIM_ACCESS_POSTED | VIRTBE_SIM_ACCESS_REP,
 	.res_off = { RES(struct virtbe_sim_access, __reserved) },
 	.res_len = { RESLEN(struct virtbe_sim_access, __reserved) },
 	.nr_res = 1, .fd_off = -1,

@@ -713,6 +713,77 @@ TEST_F(sim, unclaimed_reads_all_ones)
 	EXPECT_EQ(VIRTBE_SIM_RESULT_UNCLAIMED, res);
 }
 
+/*
+ * out_rejected counts what the kernel answered itself in a claimed range:
+ * string (rep) accesses, which the simulator rejects as the Xen backend
+ * does, and posted writes nothing takes; not unclaimed accesses, not
+ * requests the daemon answers.  A caller with the first version's size
+ * (up to out_irqs) still works and gets nothing past it.
+ */
+TEST_F(sim, stats_rejected)
+{
+	struct virtbe_info info = { .size = sizeof(info) };
+	struct virtbe_stats st;
+	struct vcpu_thread t = {
+		.sg = self->sg, .vcpu = 1, .addr = MMIO_BASE + 0x10, .len = 4,
+	};
+	struct virtbe_stats old;
+	uint64_t data = 0;
+	uint32_t res;
+
+	ASSERT_EQ(0, _get_stats(self->g, &st));
+	EXPECT_EQ(0, st.out_rejected);
+	ASSERT_EQ(0, vbe_ioctl(self->g, VIRTBE_GET_INFO, &info));
+	EXPECT_TRUE(info.out_features & VIRTBE_F_STATS_REJECTED);
+	/* a rep read: all-ones, counted, never a request */
+	ASSERT_EQ(0, _access_flags(self->sg, 0, VIRTBE_SIM_ACCESS_REP,
+				   MMIO_BASE + 0x10, 4, &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_REJECTED, res);
+	EXPECT_EQ(0xffffffffULL, data);
+	data = 0x1234;
+	ASSERT_EQ(0, _access_flags(self->sg, 1, VIRTBE_SIM_ACCESS_REP |
+				   VIRTBE_SIM_ACCESS_WRITE, MMIO_BASE + 0x50, 4,
+				   &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_REJECTED, res);
+	/* a posted write nothing in the kernel takes */
+	ASSERT_EQ(0, _access_flags(self->sg, 0, VIRTBE_SIM_ACCESS_POSTED |
+				   VIRTBE_SIM_ACCESS_WRITE, MMIO_BASE + 0x50, 4,
+				   &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_DROPPED, res);
+	/* no posted string access (Xen buffers none): refused, not counted */
+	EXPECT_EQ(-EINVAL, _access_flags(self->sg, 0, VIRTBE_SIM_ACCESS_POSTED |
+					 VIRTBE_SIM_ACCESS_REP |
+					 VIRTBE_SIM_ACCESS_WRITE,
+					 MMIO_BASE + 0x50, 4, &data, &res));
+	/* unclaimed, rep or not: the hypervisor's business, not counted */
+	ASSERT_EQ(0, _access_flags(self->sg, 0, VIRTBE_SIM_ACCESS_REP,
+				   0x20000000, 4, &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_UNCLAIMED, res);
+	ASSERT_EQ(0, _access(self->sg, 0, false, MMIO_BASE + MMIO_SIZE - 2, 4,
+			     &data, &res));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_UNCLAIMED, res);
+	/* a request the daemon answers: not counted */
+	ASSERT_EQ(0, vcpu_start(&t));
+	EXPECT_EQ(0, serve_one(self->g, self->g, t.addr, 0x77));
+	ASSERT_EQ(0, vcpu_join(&t));
+	EXPECT_EQ(VIRTBE_SIM_RESULT_BACKEND, t.result);
+	ASSERT_EQ(0, _get_stats(self->g, &st));
+	EXPECT_EQ(3, st.out_rejected);
+	EXPECT_EQ(1, st.out_requests);
+	EXPECT_EQ(0, st.out_kicks);
+
+	/* version 1's size: 64 bytes written, the rest of the buffer kept */
+	memset(&old, 0xa5, sizeof(old));
+	old.size = 64;		/* up to out_irqs */
+	old.flags = 0;
+	ASSERT_EQ(0, vbe_ioctl(self->g, VIRTBE_GET_STATS, &old));
+	EXPECT_EQ(1, old.out_requests);
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, old.out_rejected);
+	/* one byte short of version 1: refused */
+	old.size = 63;
+	EXPECT_EQ(-EINVAL, vbe_ioctl(self->g, VIRTBE_GET_STATS, &old));
+}
+
 TEST_F(sim, claim_errors)
 {
 	EXPECT_EQ(-EEXIST, _claim(self->g, 0, MMIO_BASE + 0x800, 0x1000));

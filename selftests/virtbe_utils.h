@@ -35,7 +35,7 @@ _Static_assert(sizeof(struct virtbe_mem_map) == 32, "abi");
 _Static_assert(sizeof(struct virtbe_range) == 24, "abi");
 _Static_assert(sizeof(struct virtbe_ioeventfd) == 40, "abi");
 _Static_assert(sizeof(struct virtbe_irqfd) == 48, "abi");
-_Static_assert(sizeof(struct virtbe_stats) == 64, "abi");
+_Static_assert(sizeof(struct virtbe_stats) == 72, "abi");
 _Static_assert(sizeof(struct virtbe_request) == 64, "abi");
 _Static_assert(sizeof(struct virtbe_completion) == 32, "abi");
 _Static_assert(sizeof(struct virtbe_sim_create) == 24, "abi");

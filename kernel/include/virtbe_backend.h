@@ -212,6 +212,7 @@ void virtbe_guest_gone(struct virtbe_guest *g);
 /* Requests */
 int virtbe_ioreq_dispatch(struct virtbe_guest *g, struct virtbe_io *io);
 int virtbe_ioreq_posted(struct virtbe_guest *g, struct virtbe_io *io);
+void virtbe_ioreq_rejected(struct virtbe_guest *g);
 
 /* Interrupts */
 void virtbe_irq_resample(struct virtbe_guest *g, u32 type, u32 irq);
@@ -289,7 +290,9 @@ struct virtbe_ioctl_op {
 	[_IOC_NR(_ioctl) & 0x3f] = {					\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(_struct) <		\
-					  2 * sizeof(u32)),		\
+					  2 * sizeof(u32)) +		\
+			BUILD_BUG_ON_ZERO(sizeof(_struct) >		\
+					  VIRTBE_UCMD_MAX),		\
 		.min_size = offsetofend(_struct, _last),		\
 		.ioctl_num = _ioctl,					\
 		.out = _out,						\
@@ -303,8 +306,11 @@ struct virtbe_ioctl_op {
 #define VIRTBE_IOCTL_OP_OUT(_ioctl, _fn, _struct, _last)		\
 	__VIRTBE_IOCTL_OP(_ioctl, _fn, _struct, _last, true)
 
-/* Largest ioctl struct handled by virtbe_ioctl_dispatch(). */
-#define VIRTBE_UCMD_MAX	64
+/*
+ * Largest ioctl struct handled by virtbe_ioctl_dispatch() (its buffer is on
+ * the stack); a table entry for a larger one does not build.
+ */
+#define VIRTBE_UCMD_MAX	128
 
 long virtbe_ioctl_dispatch(const struct virtbe_ioctl_op *ops,
 			   unsigned int nr_ops, void *obj, unsigned int cmd,

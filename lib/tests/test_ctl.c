@@ -401,6 +401,21 @@ TEST(ctl_stats)
 	CHECK_EQ(LAST(struct virtbe_stats, VIRTBE_GET_STATS)->flags, 0);
 	CHECK_EQ(st.out_requests, 11);
 	CHECK_EQ(st.out_irqs, 5);
+	/* 2.0's call: nothing past out_irqs is written */
+	fake.stats.out_rejected = 7;
+	st.out_rejected = 0x5a5a;
+	CHECK_EQ(vbe_guest_get_stats(g, &st), 0);
+	CHECK_EQ(st.out_rejected, 0x5a5a);
+	CHECK_EQ(st.size, 64);
+	/* by size: all of it, or the first version only */
+	CHECK_EQ(vbe_guest_get_stats_sized(g, &st, sizeof(st)), 0);
+	CHECK_EQ(st.out_rejected, 7);
+	CHECK_EQ(st.size, sizeof(st));
+	st.out_rejected = 0x5a5a;
+	CHECK_EQ(vbe_guest_get_stats_sized(g, &st, 64), 0);
+	CHECK_EQ(st.out_rejected, 0x5a5a);
+	CHECK_EQ(st.out_irqs, 5);
+	CHECK_EQ(vbe_guest_get_stats_sized(g, &st, 63), -EINVAL);
 	fail_next(VIRTBE_GET_STATS, ENODEV);
 	CHECK_EQ(vbe_guest_get_stats(g, &st), -ENODEV);
 	vbe_guest_close(g);
@@ -537,7 +552,7 @@ TEST(ctl_struct_sizes)
 	CHECK_EQ(sizeof(struct virtbe_range), 24);
 	CHECK_EQ(sizeof(struct virtbe_ioeventfd), 40);
 	CHECK_EQ(sizeof(struct virtbe_irqfd), 48);
-	CHECK_EQ(sizeof(struct virtbe_stats), 64);
+	CHECK_EQ(sizeof(struct virtbe_stats), 72);
 	CHECK_EQ(sizeof(struct virtbe_request), 64);
 	CHECK_EQ(sizeof(struct virtbe_completion), 32);
 }

@@ -117,6 +117,11 @@ static void __maybe_unused stub_event(struct virtbe_guest *g, bool posted)
 	};
 	int ret;
 
+	/* a string access: answered by the hypervisor, counted */
+	if (io.len > 8) {
+		virtbe_ioreq_rejected(g);
+		return;
+	}
 	ret = posted ? virtbe_ioreq_posted(g, &io) :
 		       virtbe_ioreq_dispatch(g, &io);
 	if (ret == VIRTBE_IO_QUEUED || ret == VIRTBE_IO_DONE ||

@@ -9,10 +9,12 @@
  *
  * One thread, one epoll loop over the guest fd (trapped register
  * accesses), each device's kick eventfd, the resample eventfd of level
- * interrupts and a signalfd (SIGTERM, SIGINT).  Where the kernel keeps
- * InterruptStatus (VIRTBE_F_VIRTIO_MMIO_ISR) it also raises level lines
- * again by itself; the resample eventfd is then only drained.  It exits cleanly (status 0)
- * on those signals and when the guest goes away.
+ * interrupts and a signalfd (SIGTERM, SIGINT; SIGUSR1 prints the kernel's
+ * counters of the guest fd and each device's requests and refused
+ * accesses, on stdout, flushed).  Where the kernel keeps InterruptStatus
+ * (VIRTBE_F_VIRTIO_MMIO_ISR) it also raises level lines again by itself;
+ * the resample eventfd is then only drained.  It exits cleanly (status 0)
+ * on SIGTERM and SIGINT and when the guest goes away.
  *
  * Copyright (C) 2026 The virtbe authors
  */
@@ -701,6 +703,39 @@ static int ep_add(int ep, int fd, uint64_t tag)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
+/*
+ * SIGUSR1: the guest fd's counters (VIRTBE_GET_STATS), then each device's,
+ * flushed at once (stdout may be a file: whoever sent the signal waits for
+ * the lines)
+ */
+static void print_stats(struct config *c, struct vbe_guest *guest)
+{
+	struct virtbe_stats st;
+	unsigned int i;
+	int ret;
+
+	ret = vbe_guest_get_stats_sized(guest, &st, sizeof(st));
+	if (ret) {
+		fprintf(stderr, "vbe-blk: stats: VIRTBE_GET_STATS failed: %s\n",
+			strerror(-ret));
+		return;
+	}
+	printf("vbe-blk: stats: requests %llu completions %llu timeouts %llu aborted %llu kicks %llu replayed %llu irqs %llu rejected %llu\n",
+	       (unsigned long long)st.out_requests,
+	       (unsigned long long)st.out_completions,
+	       (unsigned long long)st.out_timeouts,
+	       (unsigned long long)st.out_aborted,
+	       (unsigned long long)st.out_kicks,
+	       (unsigned long long)st.out_kicks_replayed,
+	       (unsigned long long)st.out_irqs,
+	       (unsigned long long)st.out_rejected);
+	for (i = 0; i < c->ndevs; i++)
+		printf("vbe-blk: stats: %s: %" PRIu64 " requests, %" PRIu64 " invalid accesses\n",
+		       c->devs[i].name, c->devs[i].requests,
+		       vbe_dev_invalid_accesses(c->devs[i].dev));
+	fflush(stdout);
+}
+
 static int run(struct config *c, struct vbe_guest *guest, int sfd)
 {
 	struct epoll_event evs[16];
@@ -748,8 +783,13 @@ static int run(struct config *c, struct vbe_guest *guest, int sfd)
 				if (ret < 0)
 					goto out;
 			} else if (tag == TAG_SIGNAL) {
-				if (read(sfd, &si, sizeof(si)) == sizeof(si))
-					vlog("signal %u\n", si.ssi_signo);
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGUSR1) {
+					print_stats(c, guest);
+					continue;
+				}
+				vlog("signal %u\n", si.ssi_signo);
 				ret = 0;
 				goto out;
 			} else if (tag >= TAG_RESAMPLE) {
@@ -787,6 +827,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {

@@ -78,6 +78,16 @@ elif [ "${virtbe_mode:-}" = randread ]; then
 	load virtio_ring virtio virtio_mmio virtio_blk xen-blkfront
 	insmod /lib/modules/vbe_xen_guest.ko
 	say "test module rc=$?"
+elif [ "${virtbe_mode:-}" = hostile ]; then
+	# vbe5: virtio_blk on the well-behaved device at 0xfe000000, and
+	# vbe_xen_hostile driving the one at 0xfe001000 itself
+	load virtio_ring virtio virtio_mmio virtio_blk
+	insmod /lib/modules/vbe_xen_guest.ko
+	say "test module rc=$?"
+	# dom0_marks: dom0 takes its daemon's counters around each flood
+	insmod /lib/modules/vbe_xen_hostile.ko flood_ms=${virtbe_flood_ms:-3000} \
+		dom0_marks=1
+	say "hostile module rc=$?"
 elif [ "${virtbe_mode:-}" = bridge ]; then
 	load virtio_ring virtio virtio_mmio virtio_blk crc16 mbcache jbd2 \
 		crc32c_generic ext4 fuse virtiofs
@@ -227,6 +237,78 @@ randread_test() {
 	done
 	say "RANDREAD DONE"
 }
+# ---- virtbe_mode=hostile: vbe5, the hostile guest.  Each phase of
+# vbe_xen_hostile (see its header) attacks the device at 0xfe001000; after
+# each one the well-behaved disk (/dev/vda, virtio_blk) writes 256 KiB at a
+# new offset and reads it back, each command under busybox timeout
+# (GOOD_SECS, SIGKILL 5 s later).  A dd in an uninterruptible wait on a
+# stalled disk outlives both signals, so the step runs in the background
+# and reports through files: after GOOD_WAIT s the phases go on whatever
+# happened, and the step is a FAIL.
+GOOD_SECS=30 GOOD_WAIT=80
+good_why() {	# good_why STATUS: what a failed command's status means
+	case $1 in
+	137|143) echo "timed out after ${GOOD_SECS}s (status $1)" ;;
+	*) echo "status $1" ;;
+	esac
+}
+good_io() {	# good_io K: prints why it failed
+	to="timeout -k 5 $GOOD_SECS"
+	$to dd if=/tmp/pattern of=/dev/vda bs=65536 seek=$(($1 * 4)) conv=fsync 2>/dev/null ||
+		{ echo "write: $(good_why $?)"; return 1; }
+	echo 3 >/proc/sys/vm/drop_caches
+	$to dd if=/dev/vda of=/tmp/readback.$1 bs=65536 skip=$(($1 * 4)) count=4 2>/dev/null ||
+		{ echo "read: $(good_why $?)"; return 1; }
+	$to cmp -s /tmp/pattern /tmp/readback.$1 ||
+		{ echo "compare: data differ or $(good_why $?)"; return 1; }
+	rm -f /tmp/readback.$1
+}
+hostile_test() {
+	drv=/sys/bus/platform/drivers/virtio-mmio
+	P=/sys/module/vbe_xen_hostile/parameters
+	i=0
+	until [ -b /dev/vda ] || [ $i -ge 120 ]; do
+		bound 0 || echo virtio-mmio.0 >$drv/bind 2>/dev/null
+		sleep 1
+		i=$((i + 1))
+	done
+	[ -b /dev/vda ] || { say "HOSTILE FAIL: no /dev/vda after ${i}s"; say "HOSTILE DONE"; return; }
+	say "HOSTILE disk after ${i}s: vda $(cat /sys/block/vda/size) sectors"
+	yes VIRTBE-XEN-PATTERN-0123456789 | head -c 262144 >/tmp/pattern
+	k=0
+	good() {	# good PHASE: HOSTILE GOOD PHASE OK, or FAIL: why
+		k=$((k + 1))
+		# files of their own: a step still blocked writes them late
+		(good_io $k >/tmp/good.$k.why 2>&1; echo $? >/tmp/good.$k.rc) &
+		w=0
+		while [ ! -s /tmp/good.$k.rc ] && [ $w -lt $((GOOD_WAIT * 5)) ]; do
+			sleep 0.2
+			w=$((w + 1))
+		done
+		if [ "$(cat /tmp/good.$k.rc 2>/dev/null)" = 0 ]; then
+			say "HOSTILE GOOD $1 OK"
+		elif [ -s /tmp/good.$k.rc ]; then
+			say "HOSTILE GOOD $1 FAIL: $(cat /tmp/good.$k.why)"
+		else
+			say "HOSTILE GOOD $1 FAIL: still blocked after ${GOOD_WAIT}s (in an uninterruptible wait: timeout could not end it)"
+		fi
+	}
+	for ph in up sizes rep ro cfg flood1 floodn garbage resets; do
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		if echo $ph >$P/run 2>/tmp/run.err; then
+			say "HOSTILE $ph $(cat $P/result) ($t0..$(cut -d' ' -f1 /proc/uptime)s)"
+		else
+			say "HOSTILE $ph FAIL: $(cat /tmp/run.err)"
+		fi
+		good $ph
+	done
+	say "HOSTILE DONE"
+}
+if [ "${virtbe_mode:-}" = hostile ]; then
+	heartbeats
+	hostile_test
+	while :; do sleep 3600; done
+fi
 if [ "${virtbe_mode:-}" = randread ]; then
 	randread_test
 	heartbeats

@@ -119,6 +119,12 @@ enum {
  * second VIRTBE_ATTACH of an attached guest fails with EBUSY.
  */
 #define VIRTBE_F_MULTI_ATTACH		_BITULL(5)
+/*
+ * VIRTBE_GET_STATS knows struct virtbe_stats version 2 and counts
+ * out_rejected.  Without it, a 72-byte struct is accepted (its tail must be
+ * zero) but out_rejected stays 0 whatever the guest does.
+ */
+#define VIRTBE_F_STATS_REJECTED		_BITULL(6)
 
 /**
  * struct virtbe_info - VIRTBE_GET_INFO, on /dev/virtbe or a guest fd
@@ -369,6 +375,22 @@ struct virtbe_irqfd {
  * @out_kicks: writes consumed by an ioeventfd
  * @out_kicks_replayed: queued writes consumed by an ioeventfd at assignment
  * @out_irqs: interrupts raised through irqfds
+ * @out_rejected: guest accesses to this guest fd's claimed ranges that
+ *	the kernel answered itself, without an ioeventfd, a kernel-kept
+ *	register or the request channel, because it cannot serve them: reads
+ *	got all-ones, writes were dropped.  These are accesses the hypervisor
+ *	reports in a form the request channel cannot carry (Xen: string or
+ *	``rep`` accesses, i.e. a count above 1 or data in guest memory, and
+ *	sizes other than 1, 2, 4, 8; the simulator: VIRTBE_SIM_ACCESS_REP),
+ *	accesses from a vCPU that already has one outstanding or while the
+ *	guest fd is being torn down, and posted (buffered) writes that nothing
+ *	in the kernel takes.  Accesses the request channel carried are not
+ *	counted here, even when the daemon then refuses them (libvirtbe's
+ *	vbe_dev_invalid_accesses() counts those), nor accesses the
+ *	hypervisor never delivered (Xen answers an access that straddles the
+ *	end of a claimed range itself).  Since version 2 of this struct
+ *	(size 72); a caller passing the first version's size (64) gets the
+ *	fields before it
  */
 struct virtbe_stats {
 	__u32 size;
@@ -380,6 +402,7 @@ struct virtbe_stats {
 	__aligned_u64 out_kicks;
 	__aligned_u64 out_kicks_replayed;
 	__aligned_u64 out_irqs;
+	__aligned_u64 out_rejected;
 };
 
 #define VIRTBE_GET_STATS _IO(VIRTBE_TYPE, VIRTBE_CMD_GET_STATS)

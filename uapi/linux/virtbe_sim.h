@@ -90,6 +90,7 @@ struct virtbe_sim_ram {
 #define VIRTBE_SIM_ACCESS_WRITE _BITUL(0)
 #define VIRTBE_SIM_ACCESS_PIO _BITUL(1)
 #define VIRTBE_SIM_ACCESS_POSTED _BITUL(2)	/* a write nobody waits for */
+#define VIRTBE_SIM_ACCESS_REP _BITUL(3)		/* a string (rep) access */
 
 /* virtbe_sim_access.out_result */
 #define VIRTBE_SIM_RESULT_BACKEND	0	/* answered through the channel */
@@ -98,6 +99,7 @@ struct virtbe_sim_ram {
 #define VIRTBE_SIM_RESULT_ABORTED	3	/* timed out or backend gone */
 #define VIRTBE_SIM_RESULT_KERNEL	4	/* answered by the kernel (ISR) */
 #define VIRTBE_SIM_RESULT_DROPPED	5	/* posted, and nothing took it */
+#define VIRTBE_SIM_RESULT_REJECTED	6	/* rep: reads all-ones, counted */
 
 /**
  * struct virtbe_sim_access - VIRTBE_SIM_ACCESS, on a sim guest fd
@@ -120,6 +122,15 @@ struct virtbe_sim_ram {
  * posted, as Xen's buffered ioreqs are: it never reaches the request
  * channel and the call does not block.  An ioeventfd (IOEVENTFD) or a
  * kernel-kept virtio-mmio register (KERNEL) takes it, or it is DROPPED.
+ *
+ * With VIRTBE_SIM_ACCESS_REP the access is a string access, one trapped
+ * instruction repeated (as Xen reports ``rep movs`` and ``rep stos``: a
+ * count above 1).  Like the Xen backend, the simulator does not hand it to
+ * the core: if a backend claimed the address it answers REJECTED (a read
+ * gets all-ones, a write is dropped) and counts it in that guest fd's
+ * virtbe_stats.out_rejected; otherwise the access is UNCLAIMED.  Only the
+ * one element at @addr is matched against the claims (Xen matches the
+ * whole string).  REP with POSTED is EINVAL: Xen buffers no string access.
  */
 struct virtbe_sim_access {
 	__u32 size;

@@ -112,9 +112,13 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 	int disp;
 
 	if (cmd->flags & ~(VIRTBE_SIM_ACCESS_WRITE | VIRTBE_SIM_ACCESS_PIO |
-			   VIRTBE_SIM_ACCESS_POSTED))
+			   VIRTBE_SIM_ACCESS_POSTED | VIRTBE_SIM_ACCESS_REP))
 		return -EOPNOTSUPP;
 	if ((cmd->flags & VIRTBE_SIM_ACCESS_POSTED) && !write)
+		return -EINVAL;
+	/* Xen buffers no string access */
+	if ((cmd->flags & VIRTBE_SIM_ACCESS_POSTED) &&
+	    (cmd->flags & VIRTBE_SIM_ACCESS_REP))
 		return -EINVAL;
 	if (cmd->__reserved || cmd->vcpu >= sg->nr_vcpus ||
 	    (cmd->len != 1 && cmd->len != 2 && cmd->len != 4 && cmd->len != 8))
@@ -154,6 +158,14 @@ static long sim_access(struct virtbe_ucmd *ucmd)
 	}
 	be = sbe->g;
 	spin_unlock_irqrestore(&sg->slock, flags);
+	if (cmd->flags & VIRTBE_SIM_ACCESS_REP) {
+		/* What Xen's backend does with a count above 1 */
+		virtbe_ioreq_rejected(be);
+		rcu_read_unlock();
+		cmd->out_result = VIRTBE_SIM_RESULT_REJECTED;
+		cmd->data = write ? cmd->data : mask;
+		goto out_unlock;
+	}
 	if (cmd->flags & VIRTBE_SIM_ACCESS_POSTED) {
 		disp = virtbe_ioreq_posted(be, &io);
 		rcu_read_unlock();

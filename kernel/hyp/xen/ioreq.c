@@ -55,6 +55,7 @@ irqreturn_t vbx_ioreq_event(int irq, void *dev_id)
 	    !is_power_of_2(req->size)) {
 		/* rep/string accesses and other types: reads get all-ones */
 		atomic64_inc(&xg->stat_unsupported);
+		virtbe_ioreq_rejected(xg->g);
 		pr_debug("d%u vcpu %u: unsupported ioreq type %u count %u size %u ptr %d\n",
 			 xg->domid, v->id, req->type, req->count, req->size,
 			 !!(flags & VBX_IOREQ_PTR));
@@ -97,8 +98,12 @@ static void vbx_buf_handle(struct vbx_guest *xg, u32 w0, u64 data)
 	if (type == VBX_IOREQ_TYPE_TIMEOFFSET)
 		return;		/* the guest's RTC offset: we keep no clock */
 	if ((w0 & VBX_BUF_READ) ||
-	    (type != VBX_IOREQ_TYPE_PIO && type != VBX_IOREQ_TYPE_COPY) ||
-	    virtbe_ioreq_posted(xg->g, &io) < 0) {
+	    (type != VBX_IOREQ_TYPE_PIO && type != VBX_IOREQ_TYPE_COPY)) {
+		/* Xen never queues these: refused here, counted as rejected */
+		virtbe_ioreq_rejected(xg->g);
+		io.len = 0;
+	}
+	if (!io.len || virtbe_ioreq_posted(xg->g, &io) < 0) {
 		atomic64_inc(&xg->stat_buf_dropped);
 		pr_debug("d%u: buffered ioreq dropped: type %u %s %#llx size %u\n",
 			 xg->domid, type, w0 & VBX_BUF_READ ? "read" : "write",

@@ -331,11 +331,31 @@ int vbe_guest_deassign_irqfd(struct vbe_guest *guest, int fd);
 /**
  * vbe_guest_get_stats() - VIRTBE_GET_STATS: request channel counters
  * @guest: the guest handle
- * @stats: filled with the counters (the library sets size and flags)
+ * @stats: filled with the counters up to out_irqs, the struct as libvirtbe
+ *	2.0 knew it (the library sets size and flags); the fields after
+ *	out_irqs (out_rejected) are left alone: programs built against 2.0
+ *	pass a struct that ends there.  vbe_guest_get_stats_sized() fills
+ *	them.
  *
  * Return: 0, -ENODEV, -EINVAL.
  */
 int vbe_guest_get_stats(struct vbe_guest *guest, struct virtbe_stats *stats);
+
+/**
+ * vbe_guest_get_stats_sized() - VIRTBE_GET_STATS, every field the caller has
+ * @guest: the guest handle
+ * @stats: filled with the counters (the library sets size and flags)
+ * @size: sizeof(*@stats) as the caller was built, at least the first
+ *	version's 64 bytes (up to out_irqs)
+ *
+ * Fills the first @size bytes of @stats: fields this library or the
+ * kernel does not know read 0; @stats->size says how many bytes the
+ * library filled from the kernel's answer.  Since libvirtbe 2.2.
+ *
+ * Return: 0, -ENODEV, -EINVAL (@size too small).
+ */
+int vbe_guest_get_stats_sized(struct vbe_guest *guest,
+			      struct virtbe_stats *stats, size_t size);
 
 /* The request channel */
 
