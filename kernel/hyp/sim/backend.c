@@ -371,7 +371,8 @@ static int sim_irq_set(struct virtbe_guest *g, const struct virtbe_irq *irq,
 		ret = -EWOULDBLOCK;
 		goto out_unlock;
 	}
-	if (atomic_dec_if_positive(&sg->drop_irq) >= 0)
+	/* the fault drops raises only: a lowering always takes effect */
+	if (level && atomic_dec_if_positive(&sg->drop_irq) >= 0)
 		goto out_unlock;
 	if (irq->type == VIRTBE_IRQ_LEVEL) {
 		if (!level || si->level) {
