@@ -15,6 +15,9 @@
 # i.e. auto-translated; PV running 6.12) and a domU instead
 # (scripts/xen-lane.sh, ~1.5 min each);
 # so does xen-arm64 (qemu-system-aarch64), not in the default LANES yet.
+# xen-pvh-debug and xen-pvh-debug-6.12: a PVH dom0 running a debug kernel
+# (KASAN, lockdep, kmemleak; the debug lane's, or one built from
+# linux-source-6.12 with privcmd's ioeventfd: scripts/debug-kernel.sh).
 # summed over everything; the exit status is non-zero if anything failed.
 # The bao lane boots the Bao hypervisor under qemu-system-aarch64 with a
 # backend and a frontend VM (scripts/bao-lane.sh; skipped, counted as one
@@ -139,6 +142,8 @@ for lane in $lanes; do
 		xen) xa=(--dom0 pv) ;;
 		xen-pvh) xa=(--dom0 pvh) ;;
 		xen-6.12) xa=(--kver 6.12) ;;
+		xen-pvh-debug) xa=(--dom0 pvh --kver debug) ;;
+		xen-pvh-debug-6.12) xa=(--dom0 pvh --kver debug-6.12) ;;
 		xen-arm64) xa=(--arch arm64) ;;
 		*) xa=(--unknown-lane "$lane") ;;	# xen-lane.sh refuses it
 		esac

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Which kernel build tree `make modules` and `make modules_install` use,
 # from the variables given to make (read here from the environment):
-#   KVER=6.1|6.12|debug|arm64   a test lane's kernel (scripts/kernels.sh):
+#   KVER=6.1|6.12|debug|debug-6.12|arm64  a test lane's kernel (scripts/kernels.sh):
 #                               built in build/<lane>/src with W=1, and a
 #                               warning fails the build
 #   KDIR=/path/to/build         that configured and prepared kernel tree
@@ -16,7 +16,7 @@
 # exits 1.
 set -euo pipefail
 
-lanes="6.1 6.12 debug arm64"
+lanes="6.1 6.12 debug debug-6.12 arm64"
 die() {
 	{ printf 'modules: %s\n' "$1"; shift; [ $# = 0 ] || printf '         %s\n' "$@"; } >&2
 	exit 1

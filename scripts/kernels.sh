@@ -11,6 +11,8 @@
 #               downloaded with its -common and linux-kbuild packages
 #         debug a KASAN/lockdep/kmemleak kernel built from linux-source-6.1
 #               by scripts/debug-kernel.sh (cached; KDIR is the built tree)
+#         debug-6.12  the same from linux-source-6.12, with privcmd's
+#               ioeventfd/irqfd (debug-kernel.sh --version 6.12)
 #         arm64 Debian's 6.1 arm64 kernel (linux-image-arm64), its headers
 #               and -common from the arm64 archive (scripts/apt-foreign.sh),
 #               and the host's linux-kbuild-6.1 of the same version: modules
@@ -23,9 +25,10 @@ set -euo pipefail
 
 lane=${1:?usage: kernels.sh 6.1|6.12 [VAR]}
 want=${2:-}
-if [ "$lane" = debug ]; then
-	exec "$(dirname "$0")/debug-kernel.sh" "$want"
-fi
+case $lane in
+debug) exec "$(dirname "$0")/debug-kernel.sh" "$want" ;;
+debug-6.12) exec "$(dirname "$0")/debug-kernel.sh" --version 6.12 "$want" ;;
+esac
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
 log() { echo "kernels.sh[$lane]: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -65,7 +68,7 @@ download() {
 	fi
 }
 
-case $lane in 6.1|6.12|arm64) ;; *) die "unknown lane '$lane' (6.1, 6.12, arm64 or debug)" ;; esac
+case $lane in 6.1|6.12|arm64) ;; *) die "unknown lane '$lane' (6.1, 6.12, arm64, debug or debug-6.12)" ;; esac
 cross=
 if [ "$lane" = arm64 ]; then
 	cross=aarch64-linux-gnu-

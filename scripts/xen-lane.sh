@@ -42,7 +42,14 @@
 #   --dom0 pv|pvh    dom0's type (default pv); pvh makes dom0 auto-translated,
 #                    the case Arm dom0s are in too (x86 only)
 #   --arch amd64|arm64  the machine (default amd64); arm64 has no --bench
-#   --kver 6.1|6.12  dom0's kernel on amd64 (default 6.1); the domU runs 6.1
+#   --kver 6.1|6.12|debug|debug-6.12  dom0's kernel on amd64 (default 6.1):
+#                    Debian's, or a debug kernel (KASAN, lockdep, kmemleak:
+#                    scripts/debug-kernel.sh, everything built in; a PVH
+#                    dom0 only: Linux has no KASAN for PV guests) with 4x
+#                    the time limit; a kernel report in dom0's console fails
+#                    the run, and so does a leak kmemleak finds once the
+#                    domains are destroyed and virtbe's modules removed.
+#                    The domUs run Debian's 6.1.
 #   --repro-triple-fault S  instead of the tests, the triple fault
 #                    reproducer: PVH domUs spin on unclaimed MMIO reads for
 #                    S seconds with no virtbe loaded (dom0-test.sh)
@@ -100,7 +107,7 @@ esac
 [ "$arch/$kver" != arm64/6.12 ] || die "--kver is for amd64 only"
 case $arch in
 amd64) triplet=x86_64-linux-gnu klane=$kver cross=
-	case $kver in 6.1|6.12) ;; *) die "--kver 6.1 or 6.12" ;; esac ;;
+	case $kver in 6.1|6.12|debug|debug-6.12) ;; *) die "--kver 6.1, 6.12, debug or debug-6.12" ;; esac ;;
 arm64) triplet=aarch64-linux-gnu klane=arm64 cross=aarch64-linux-gnu-
 	"$here/deps.sh" --arm64 >&2
 	. "$here/apt-foreign.sh" ;;
@@ -160,6 +167,16 @@ if [ $arch = amd64 ] && [ "$klane" != 6.1 ]; then
 fi
 eval "$("$here/kernels.sh" $klane)"	# dom0's
 domu_vmlinuz=${domu_vmlinuz:-$VMLINUZ} domu_moddir=${domu_moddir:-$MODDIR}
+# a debug kernel has every driver dom0 needs built in, and no modules
+debugk=0
+case $klane in debug*) debugk=1 ;; esac
+# KASAN cannot run in a PV guest: Linux sets up KASAN's early shadow on the
+# native and HVM boot paths only, and a PV dom0 built with it faults on
+# its first shadow access, in xen_start_kernel (Xen: "d0v0 Unhandled: vec
+# 14, #PF" at fffffbff..., then "Hardware Dom0 crashed")
+[ $debugk = 0 ] || [ "$dom0" = pvh ] ||
+	die "--kver $kver is a KASAN kernel, which cannot boot as a PV dom0 (Linux has no KASAN for Xen PV guests): add --dom0 pvh"
+[ $debugk = 0 ] || [ -n "${VIRTBE_XEN_TIMEOUT:-}" ] || [ "$timeout" != 420 ] || timeout=1680
 ko=$top/build/$klane/ko
 xg=$top/tools/xen-guest/build
 built=("$ko/virtbe.ko" "$ko/virtbe_xen.ko")
@@ -167,7 +184,7 @@ if [ $arch = amd64 ]; then
 	make -C "$top/tools/vbe-blk" --no-print-directory >&2
 	make -C "$top/tools/xen-guest" --no-print-directory >&2
 	vbe_blk=$top/tools/vbe-blk/vbe-blk
-	built+=("$xg/vbe_xen_guest.ko" "$xg/vbe_xen_bench.ko" "$xg/vbe-xen-bench" "$xg/vbe-randread" "$xg/vbe-pin")
+	built+=("$xg/vbe_xen_guest.ko" "$xg/vbe_xen_hostile.ko" "$xg/vbe_xen_bench.ko" "$xg/vbe-xen-bench" "$xg/vbe-randread" "$xg/vbe-pin")
 	# the bridge and the unmodified daemons it serves the second domU with
 	if [ -n "${VIRTBE_BRIDGE:-}" ]; then
 		bridge=$VIRTBE_BRIDGE
@@ -212,6 +229,8 @@ skeleton() {	# skeleton DIR: busybox and the usual directories
 }
 kmod() {	# kmod ROOT NAME [MODDIR]: copy a module of the image (uncompressed)
 	local p m=${3:-$MODDIR}
+	# dom0's debug kernel: built in
+	[ $debugk = 0 ] || [ "$m" != "$MODDIR" ] || return 0
 	# built in (virtio, virtio_ring on arm64): nothing to load
 	grep -qE "(^|/)${2}\.ko$" "$m/modules.builtin" && return 0
 	p=$(grep -E "(^|/)${2}\.ko(\.xz|\.zst)?:" "$m/modules.dep" | head -n1 | cut -d: -f1)
@@ -221,12 +240,20 @@ kmod() {	# kmod ROOT NAME [MODDIR]: copy a module of the image (uncompressed)
 	esac >"$1/lib/modules/$2.ko"
 }
 cpio_gz() { (cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet | gzip -1) >"$2"; }
+# dom0's: a debug kernel (allnoconfig + fragment) decompresses no initramfs
+cpio_dom0() {
+	if [ $debugk = 1 ]; then
+		(cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet) >"$2"
+	else
+		cpio_gz "$@"
+	fi
+}
 
 # ---------------------------------------------------------------- domU
 d=$work/domu
 skeleton "$d"
 for m in virtio_ring virtio virtio_mmio virtio_blk; do kmod "$d" $m "$domu_moddir"; done
-[ $arch = arm64 ] || cp "$xg/vbe_xen_guest.ko" "$d/lib/modules/"
+[ $arch = arm64 ] || cp "$xg/vbe_xen_guest.ko" "$xg/vbe_xen_hostile.ko" "$d/lib/modules/"
 if [ $arch = amd64 ]; then
 	# the second domU's: ext4 on the virtio-blk disk, virtiofs, and
 	# Debian's e2fsprogs (dynamic: their libraries are packed below)
@@ -334,6 +361,7 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null	# kmemleak (debug kernels)
 mkdir -p /dev/pts
 mount -t devpts -o ptmxmode=666 devpts /dev/pts	# xenconsoled's ttys
 [ -e /dev/ptmx ] || ln -s pts/ptmx /dev/ptmx
@@ -352,8 +380,8 @@ sync
 poweroff -f
 INIT
 chmod +x "$r/init"
-cpio_gz "$r" "$work/dom0.cpio.gz"
-say "dom0 initramfs $(du -h "$work/dom0.cpio.gz" | cut -f1)"
+cpio_dom0 "$r" "$work/dom0.cpio"
+say "dom0 initramfs $(du -h "$work/dom0.cpio" | cut -f1)"
 
 # ---------------------------------------------------------------- boot
 [ -n "$log" ] || log=$top/build/xen/serial.log
@@ -361,6 +389,8 @@ say "dom0 initramfs $(du -h "$work/dom0.cpio.gz" | cut -f1)"
 bargs=" virtbe_dom0=$dom0 virtbe_arch=$arch"
 [ -z "$repro" ] || xargs="$xargs loglvl=all guest_loglvl=all"
 [ -z "$repro" ] || bargs="$bargs virtbe_repro_lines=${VIRTBE_REPRO_LINES:-4} virtbe_repro=$repro${tsc_mode:+ virtbe_tsc=$tsc_mode}"
+# a debug kernel's null_blk is built in: dom0-test.sh's parameters here
+[ $debugk = 0 ] || bargs="$bargs null_blk.nr_devices=1 null_blk.gb=1 null_blk.bs=4096 null_blk.memory_backed=1 null_blk.irqmode=2 null_blk.completion_nsec=3000000000"
 [ $bench = 0 ] || bargs="$bargs virtbe_bench=1 virtbe_bench_iters=$bench_iters virtbe_bench_maps=$bench_maps virtbe_bench_budget=$bench_budget"
 mkdir -p "$(dirname "$log")"
 dargs="console=hvc0 panic=-1 quiet loglevel=4$bargs"
@@ -368,7 +398,7 @@ if [ $arch = amd64 ]; then
 	qemu=("${VIRTBE_QEMU_X86:-qemu-system-x86_64}" -accel "${VIRTBE_QEMU_ACCEL:-tcg}" "${machine[@]}" -cpu qemu64,+svm,+npt -smp 2 -m 2048
 		-kernel "$xen"
 		-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 noreboot$xargs"
-		-initrd "$VMLINUZ $dargs,$work/dom0.cpio.gz")
+		-initrd "$VMLINUZ $dargs,$work/dom0.cpio")
 else
 	# Xen finds dom0's kernel and initrd as guest-loader modules in the
 	# DT.  QEMU puts that DT at 0x48000000 (RAM + 128 MiB): a module over
@@ -377,7 +407,7 @@ else
 		-cpu cortex-a57 -smp 2 -m 2048 -kernel "$xen"
 		-append "console=dtuart dom0_mem=1024M dom0_max_vcpus=2 noreboot"
 		-device "guest-loader,addr=0x49000000,kernel=$VMLINUZ,bootargs=$dargs"
-		-device "guest-loader,addr=0x50000000,initrd=$work/dom0.cpio.gz")
+		-device "guest-loader,addr=0x50000000,initrd=$work/dom0.cpio")
 fi
 for l in ${VIRTBE_QEMU_DATA:-}; do qemu+=(-L "$l"); done
 qemu+=(-no-reboot -nodefaults -display none -monitor none -serial "file:$log")
@@ -425,7 +455,7 @@ while :; do
 	# 10 s after the panic instead of at the time limit (the run then
 	# counts as hung, and is retried)
 	(while kill -0 $qpid 2>/dev/null; do
-		if grep -qE '^\[ *[0-9.]+\] Kernel panic - not syncing|^\(XEN\) .*Panic on CPU' "$log"; then
+		if grep -qE '^\[ *[0-9.]+\] Kernel panic - not syncing|^\(XEN\) .*Panic on CPU|^\(XEN\) Hardware Dom0 crashed' "$log"; then
 			sleep 10
 			pkill -TERM -P $qpid 2>/dev/null
 			break
@@ -476,6 +506,14 @@ exec 8>&-
 host_fail=()
 [ $hung = 1 ] && host_fail+=(--host-fail "Xen run did not finish (status $qrc, ${timeout}s limit)")
 grep -q 'Kernel panic\|Panic on CPU' "$log" && host_fail+=(--host-fail "panic")
+grep -q '^(XEN) Hardware Dom0 crashed' "$log" && host_fail+=(--host-fail "dom0 crashed (Xen: Hardware Dom0 crashed)")
+# dom0's own console lines (printk time stamps; dom0-test.sh's copies start
+# with "# "): a report that came after dom0-test.sh's last look fails too
+kpat='(BUG:|WARNING:|Oops|INFO: possible|INFO: task .* blocked|KASAN|UBSAN|general protection|kernel BUG|detected stall|unreferenced object)'
+if kr=$(grep -aE "^\[ *[0-9]+\.[0-9]+\] .*$kpat" "$log"); then
+	echo "$kr" | head -n 20 | sed 's/^/xen-lane.sh: dom0 kernel: /' >&2
+	host_fail+=(--host-fail "dom0's kernel reported: $(echo "$kr" | head -n1 | tr -d '\r' | cut -c1-120)")
+fi
 label=xen; [ "$dom0" = pv ] || label=xen-$dom0
 [ $arch = amd64 ] || label=xen-$arch
 [ "$kver" = 6.1 ] || label=$label-$kver

@@ -115,6 +115,26 @@ CFG
 	[ $ARCH = arm64 ] || echo 'on_reboot = "destroy"' >>/tmp/$1.cfg
 }
 
+# kmemleak (a debug dom0: scripts/xen-lane.sh --kver debug): objects younger
+# than 5 s are never reported, and a new one only by the second scan that
+# finds it unchanged.  What boot left (nothing of virtbe's) is cleared now;
+# the scan made once every domain is destroyed and virtbe's modules are
+# removed (the last result) must find nothing.
+KML=/sys/kernel/debug/kmemleak
+kmemleak=0
+if [ -e $KML ] && [ -z "${virtbe_repro:-}" ]; then
+	if echo scan >$KML; then
+		kmemleak=1
+		sleep 6
+		echo scan >$KML; echo scan >$KML
+		note "kmemleak: $(grep -c '^unreferenced object' $KML) report(s) from boot cleared"
+		echo clear >$KML
+	else
+		note "kmemleak does not scan (disabled at boot?): $(dmesg | grep -i kmemleak | tail -n 1)"
+		kmemleak=2
+	fi
+fi
+
 # virtbe_repro=SECS (scripts/xen-lane.sh --repro-triple-fault SECS): the
 # triple fault reproducer (Documentation/testing.rst), with no virtbe in
 # dom0 at all: PVH domUs (virtbe_mode=spin) whose vCPUs make trapped MMIO
@@ -163,13 +183,15 @@ bridge=9	# the second domU's results (amd64)
 [ $ARCH = amd64 ] || bridge=0
 multi=3		# vbe4's results: two daemons, two guest fds (amd64)
 [ $ARCH = amd64 ] || multi=0
+hostile=12	# vbe5's results: the hostile domU (amd64)
+[ $ARCH = amd64 ] || hostile=0
 randread=0	# the disk benchmark's result (amd64, bench)
 [ $ARCH/$bench != amd64/1 ] || randread=1
 # guest pages referenced beyond revocation (amd64): four results on a PVH
 # dom0, one (EFAULT) on a PV dom0; set again below once the kind is known
 pin=0
 [ $ARCH != amd64 ] || { pin=1; [ "${virtbe_dom0:-pv}" != pvh ] || pin=4; }
-echo "1..$((11 + bench + bridge + multi + randread + pin))"
+echo "1..$((11 + bench + bridge + multi + hostile + randread + pin))"
 note "dom0 test started at ${t0}s"
 
 # virtbe_dom0 (pv or pvh) comes from scripts/xen-lane.sh --dom0
@@ -316,9 +338,9 @@ if [ $bench = 1 ]; then
 			--iters "${virtbe_bench_iters:-960}" --maps "${virtbe_bench_maps:-3}" \
 			--budget "${virtbe_bench_budget:-10}" --timeout 45 \
 			>/tmp/bench.log 2>&1; then
-		ok "benchmark: kick round trips (virtbe ioeventfd, userspace IOREQ server, request channel stub) and whole-guest map time"
+		ok "benchmark: kick round trips (virtbe ioeventfd, privcmd ioeventfd or why not, userspace IOREQ server, request channel stub, no-eventfd floor) and whole-guest map time"
 	else
-		nok "benchmark: kick round trips (virtbe ioeventfd, userspace IOREQ server, request channel stub) and whole-guest map time"
+		nok "benchmark: kick round trips (virtbe ioeventfd, privcmd ioeventfd or why not, userspace IOREQ server, request channel stub, no-eventfd floor) and whole-guest map time"
 		tail -5 $LOG | sed 's/^/# domU: /'
 		xl list | sed 's/^/# /'
 	fi
@@ -349,9 +371,12 @@ pin_log() { sed 's/^/# /' "$1"; }
 pin_part() {
 	tb=$(now)
 	pgfn=$(xenstore-read $PAGE_DIR/virtbe-page-gfn 2>/dev/null)
-	insmod /lib/modules/configfs.ko
-	insmod /lib/modules/null_blk.ko nr_devices=1 gb=1 bs=4096 memory_backed=1 \
-		irqmode=2 completion_nsec=3000000000 || note "null_blk did not load"
+	# built in (a debug kernel): its parameters are on the command line
+	if [ ! -e $PIN_DEV ]; then
+		insmod /lib/modules/configfs.ko
+		insmod /lib/modules/null_blk.ko nr_devices=1 gb=1 bs=4096 memory_backed=1 \
+			irqmode=2 completion_nsec=3000000000 || note "null_blk did not load"
+	fi
 	note "the domU's test page: gfn '$pgfn'; $(ls $PIN_DEV 2>&1)"
 	if [ "$want" != PVH ]; then
 		name="$want dom0: vmsplice of a guest page from a memory fd's mapping (VM_PFNMAP) fails with EFAULT, and so does an O_DIRECT write of it; the mapping reads the guest's page, the fds close cleanly"
@@ -758,6 +783,206 @@ multi_part() {
 }
 [ $multi = 0 ] || multi_part
 
+# ---- a hostile domU: vbe5 (virtbe_mode=hostile) drives the virtio-mmio
+# device at HOSTILE_BASE itself, adversarially (vbe_xen_hostile, one phase
+# at a time), while Linux's virtio_blk uses the well-behaved disk at BASE;
+# each served by its own vbe-blk (two guest fds).  After each phase the
+# domU reads the attacked device's sector 0 through it again (usable after
+# a reset) and writes and reads back 256 KiB on the well-behaved disk.
+# Around each flood the domU stops at a mark (vbe_xen_hostile dom0_marks)
+# until h_serve has taken the attacked daemon's counters (SIGUSR1: the
+# guest fd's GET_STATS and the device's requests and invalid accesses):
+# what the flood did to them is checked against the writes the domU made.
+# At the end the attacked daemon's GET_STATS must count exactly the rep
+# accesses virtbe_xen rejected.
+HOSTILE_BASE=0xfe001000 HOSTILE_IMG=/tmp/hostile.img HGOOD_IMG=/tmp/hgood.img
+# phase, and what it does, for the TAP names
+HOSTILE_PHASES="up:set up by hand (reset, VERSION_1, queue 0, DRIVER_OK) and sector 0 read back
+sizes:1-, 2-, 8-byte and unaligned accesses to 32-bit registers and 8-byte config accesses read 0 (the daemon refuses them), accesses straddling the claimed range's end and past it read all-ones (Xen), narrow and wide writes of 0 to Status reset nothing
+rep:rep movsl MMIO->RAM and RAM->MMIO and rep stosl to Status (data_is_ptr, count > 1) rejected by virtbe_xen: the buffer untouched, Status unchanged; a rep movsl of count 1 served
+ro:writes to the read-only registers and to virtio-blk's capacity change nothing
+cfg:config space reads past its end read 0, past the claimed window all-ones
+flood1:a QueueNotify flood on queue 0, every write an ioeventfd kick (dom0's out_kicks grew by exactly the domU's writes) and none a request (out_requests, out_rejected, the daemon's virtio-blk requests and invalid accesses unchanged)
+floodn:a QueueNotify flood naming queues 0-65535, queue 0's writes ioeventfd kicks (out_kicks grew by their number), every other one a request (out_requests grew by their number, out_rejected unchanged) the daemon refused (its invalid accesses grew by their number, less at most the requests that timed out), no virtio-blk request
+garbage:8 garbage rings kicked (descriptors outside guest memory, a loop, a huge length, a self-referencing indirect table, a head and an avail index out of range, rings outside memory), after each the device sets DEVICE_NEEDS_RESET within 5 s and uses no buffer, and serves a read after a reset
+resets:40 device resets with a read in flight, each within 10 s, the read either complete (used, status OK, the sector's data) or dropped (nothing written) and unchanged 20 ms after the reset"
+hostile_part() {
+	tb=$(now)
+	DOM=vbe5 LOG=/var/log/xen/console/guest-vbe5.log
+	HK="hostile domU (PVH, vbe5) on a $KIND"
+	sed -e 's/^name = .*/name = "vbe5"/' -e 's/ virtbe_bench=1//' \
+		-e "s/^extra = \"\\(.*\\)\"/extra = \"\\1 virtbe_mode=hostile\"/" \
+		/tmp/vbe.cfg >/tmp/vbe5.cfg
+	domid= irq= hirq= gpid= hpid=
+	create_domu
+	hport() { hirq=$(xenstore-read /local/domain/$domid/data/virtbe-hostile-port 2>/dev/null); }
+	[ -z "$domid" ] || { irq=$(xenstore-read /local/domain/$domid/data/virtbe-port 2>/dev/null); wait_for 30 hport; }
+	note "vbe5 (domid '$domid'): ports: well-behaved disk '$irq', attacked device '$hirq' (vbe5 up after $(echo "$tb $(now)" | awk '{print $2 - $1}')s)"
+	dd if=/dev/zero of=$HGOOD_IMG bs=1048576 count=8 2>/dev/null
+	yes VIRTBE-HOSTILE-PATTERN | head -c 1048576 >$HOSTILE_IMG
+	if [ -n "$irq" ] && [ -n "$hirq" ]; then
+		vbe-blk --hyp xen --guest "$domid" --base $BASE --irq "$irq" \
+			--irq-type evtchn --file $HGOOD_IMG --mem $MEM >/tmp/vbe-blk5-good.log 2>&1 &
+		gpid=$!
+		vbe-blk --hyp xen --guest "$domid" --base $HOSTILE_BASE --irq "$hirq" \
+			--irq-type evtchn --file $HOSTILE_IMG --mem $MEM --verbose >/tmp/vbe-blk5-hostile.log 2>&1 &
+		hpid=$!
+	fi
+	h_alive() { [ -n "$gpid" ] && kill -0 $gpid 2>/dev/null && kill -0 $hpid 2>/dev/null; }
+	h_tail() {
+		sed 's/^/# well-behaved vbe-blk: /' /tmp/vbe-blk5-good.log | tail -5
+		sed 's/^/# attacked vbe-blk: /' /tmp/vbe-blk5-hostile.log | tail -8
+	}
+	hdone() { guest_said "HOSTILE DONE" || ! domain_exists; }
+	# the attacked daemon's counters: SIGUSR1, then its two new stats
+	# lines (flushed together, the device's last) as one line of
+	# "kreq= ktmo= kicks= rej=" (GET_STATS) "dreq= dinv=" (the device's
+	# virtio-blk requests and invalid accesses); 1 if they do not come
+	HLOG=/tmp/vbe-blk5-hostile.log
+	h_ndev() {
+		hn=$(grep -c "^vbe-blk: stats: .* invalid accesses$" $HLOG 2>/dev/null)
+		echo "${hn:-0}"
+	}
+	h_more() { [ "$(h_ndev)" -gt "$1" ]; }
+	h_stats() {
+		hc=$(h_ndev)
+		[ -n "$hpid" ] && kill -USR1 $hpid 2>/dev/null &&
+			wait_for 10 h_more "$hc" || return 1
+		hk=$(grep "^vbe-blk: stats: requests " $HLOG | tail -n1 |
+			sed -n 's/^vbe-blk: stats: requests \([0-9]*\) completions [0-9]* timeouts \([0-9]*\) aborted [0-9]* kicks \([0-9]*\) replayed [0-9]* irqs [0-9]* rejected \([0-9]*\)$/kreq=\1 ktmo=\2 kicks=\3 rej=\4/p')
+		hd=$(grep "^vbe-blk: stats: .* invalid accesses$" $HLOG | tail -n1 |
+			sed -n 's/^vbe-blk: stats: .*: \([0-9]*\) requests, \([0-9]*\) invalid accesses$/dreq=\1 dinv=\2/p')
+		[ -n "$hk" ] && [ -n "$hd" ] && echo "$hk $hd"
+	}
+	# h_serve SECS: until the domU is done (or about SECS have passed),
+	# answer its marks: "MARK <counters>" to /tmp/hostile.marks, then
+	# MARK to data/virtbe-hostile-ack, which lets the domU go on
+	h_serve() {
+		hw=$(($1 * 5)) hlast=
+		while [ $hw -gt 0 ] && ! hdone; do
+			hm=$(xenstore-read /local/domain/$domid/data/virtbe-hostile-mark 2>/dev/null) || hm=
+			if [ -n "$hm" ] && [ "$hm" != "$hlast" ]; then
+				hlast=$hm
+				if hs=$(h_stats); then
+					echo "$hm $hs" >>/tmp/hostile.marks
+				else
+					note "vbe5: no counters from the attacked vbe-blk at mark $hm"
+				fi
+				xenstore-write /local/domain/$domid/data/virtbe-hostile-ack "$hm"
+			fi
+			sleep 0.2
+			hw=$((hw - 1))
+		done
+	}
+	# h_delta KEY PHASE: KEY's growth from PHASE-before to PHASE-after
+	h_val() {
+		awk -v m="$1" -v k="$2=" '$1 == m { for (i = 2; i <= NF; i++)
+			if (index($i, k) == 1) v = substr($i, length(k) + 1) }
+			END { print v }' /tmp/hostile.marks
+	}
+	h_delta() {
+		hb=$(h_val "$2-before" $1) ha=$(h_val "$2-after" $1)
+		[ -n "$hb" ] && [ -n "$ha" ] && echo $((ha - hb))
+	}
+	# h_counters PHASE LINE: the flood's effect on the attacked daemon's
+	# counters against the domU's writes (q0=, qother= in LINE); says
+	# what it found; 1 if it is not what HOSTILE_PHASES says
+	h_counters() {
+		hq0=$(echo "$2" | sed -n 's/.* q0=\([0-9]*\) .*/\1/p')
+		hqo=$(echo "$2" | sed -n 's/.* qother=\([0-9]*\) .*/\1/p')
+		dkicks=$(h_delta kicks $1) dkreq=$(h_delta kreq $1)
+		dktmo=$(h_delta ktmo $1) drej=$(h_delta rej $1)
+		ddreq=$(h_delta dreq $1) ddinv=$(h_delta dinv $1)
+		echo "$1: the domU's QueueNotify writes: queue 0 '$hq0', other queues '$hqo'; dom0's counters grew: out_kicks '$dkicks', out_requests '$dkreq', out_timeouts '$dktmo', out_rejected '$drej', the daemon's virtio-blk requests '$ddreq', invalid accesses '$ddinv'"
+		for hv in "$hq0" "$hqo" "$dkicks" "$dkreq" "$dktmo" "$drej" "$ddreq" "$ddinv"; do
+			[ -n "$hv" ] || return 1
+		done
+		case $1 in
+		flood1) [ "$hq0" -ge 1 ] && [ "$hqo" = 0 ] || return 1 ;;
+		*) [ "$hqo" -ge 1 ] || return 1 ;;
+		esac
+		[ "$dkicks" = "$hq0" ] && [ "$dkreq" = "$hqo" ] &&
+			[ "$drej" = 0 ] && [ "$ddreq" = 0 ] &&
+			[ "$ddinv" -le "$hqo" ] && [ "$ddinv" -ge $((hqo - dktmo)) ]
+	}
+	: >/tmp/hostile.marks
+	if [ -n "$hpid" ] && wait_for 120 guest_said "HOSTILE up" && h_alive; then
+		ok "$HK: created; two vbe-blk attached, one for the attacked virtio-mmio device ($HOSTILE_BASE), one for the well-behaved virtio-blk disk ($BASE)"
+	else
+		nok "$HK: created; two vbe-blk attached, one for the attacked virtio-mmio device ($HOSTILE_BASE), one for the well-behaved virtio-blk disk ($BASE)"
+		tail -5 $LOG | sed 's/^/# /'
+		h_tail
+	fi
+	# every phase must end while the daemons live; both vCPUs beat
+	a0=$(beats 0) b0=$(beats 1)
+	h_serve 600
+	a1=$(beats 0) b1=$(beats 1)
+	sed 's/^/# counters at /' /tmp/hostile.marks
+	echo "$HOSTILE_PHASES" | while IFS=: read -r ph what; do
+		line=$(tr -d '\r' <$LOG | grep "VBE-GUEST HOSTILE $ph " | tail -n1)
+		hcnt=
+		case $ph in
+		flood1|floodn) hcnt=$(h_counters $ph "$line") || hcnt="FAIL $hcnt" ;;
+		esac
+		if echo "$line" | grep -q "VBE-GUEST HOSTILE $ph OK" &&
+			guest_said "HOSTILE GOOD $ph OK" &&
+			[ "${hcnt#FAIL }" = "$hcnt" ]; then
+			echo "ok"
+		else
+			echo "not ok"
+		fi
+		echo "$what"
+		echo "${line#*VBE-GUEST HOSTILE }"
+		echo "${hcnt:-}"
+	done >/tmp/hostile.res
+	while read -r verdict && read -r what && read -r line && read -r hcnt; do
+		if [ "$verdict" = ok ] && h_alive; then
+			ok "$HK: $what; the attacked device usable after it, the well-behaved disk reads back its pattern, dom0's daemons alive"
+		else
+			nok "$HK: $what; the attacked device usable after it, the well-behaved disk reads back its pattern, dom0's daemons alive"
+		fi
+		note "vbe5: $line"
+		[ -z "$hcnt" ] || note "vbe5: $hcnt"
+	done </tmp/hostile.res
+	grep "VBE-GUEST HOSTILE GOOD .* FAIL" $LOG | sed 's/^/# /'
+
+	# GET_STATS of the attacked daemon's guest fd
+	hwant=$(tr -d '\r' <$LOG | grep "VBE-GUEST HOSTILE rep OK rejected" | sed 's/.* rejected \([0-9]*\) .*/\1/')
+	got=$(h_stats | sed -n 's/.* rej=\([0-9]*\) .*/\1/p')
+	name="$HK: every access virtbe_xen answered itself is counted in GET_STATS: out_rejected ($got) = the domU's rejected rep accesses ($hwant)"
+	if [ -n "$hwant" ] && [ "$got" = "$hwant" ]; then
+		ok "$name"
+	else
+		nok "$name"
+	fi
+	grep "vbe-blk: stats:" /tmp/vbe-blk5-hostile.log | tail -n2 | sed 's/^/# attacked daemon: /'
+
+	name="$HK: no vCPU hung (heartbeats on both vCPUs throughout), the domU's kernel log is clean, it lives on with both daemons"
+	note "heartbeats over the phases: vCPU0 $a0 -> $a1, vCPU1 $b0 -> $b1 ($(echo "$tb $(now)" | awk '{print $2 - $1}')s)"
+	if hdone && guest_said "HOSTILE DONE" && [ $((a1 - a0)) -ge 10 ] &&
+		[ $((b1 - b0)) -ge 10 ] && ! grep -qE "$PAT" $LOG &&
+		vcpus_alive "after the phases" && h_alive; then
+		ok "$name"
+	else
+		nok "$name"
+		grep -E -A10 "$PAT" $LOG | head -30 | sed 's/^/# vbe5: /'
+		tail -5 $LOG | sed 's/^/# /'
+		h_tail
+	fi
+
+	xl destroy vbe5
+	for p in $gpid $hpid; do
+		wait_for 15 sh -c "! kill -0 $p 2>/dev/null" || kill -KILL $p 2>/dev/null
+	done
+	[ -z "$hpid" ] || wait $gpid $hpid 2>/dev/null
+	dmesg | grep "virtbe_xen: d$domid:" | sed 's/^/# dom0: /'
+	wait_for 20 sh -c '! xl list | grep -q "^(null)\|^vbe5 "' ||
+		{ note "vbe5 not released:"; xl list | sed 's/^/# /'; }
+	rm -f $HOSTILE_IMG $HGOOD_IMG
+	note "hostile part ran $(echo "$tb $(now)" | awk '{print $2 - $1}')s"
+}
+[ $hostile = 0 ] || hostile_part
+
 # ---- the disk benchmark: a third domU, vbe3, with two disks on one image:
 # virtio-blk served by virtbe-vhost-user + qemu-storage-daemon, and Xen's
 # PV disk (xen-blkfront in vbe3, xen-blkback in dom0 on a read-only loop
@@ -834,12 +1059,31 @@ randread_part() {
 [ $randread = 0 ] || randread_part
 
 rm_ok=1
+# where the modules were: a leak reported after rmmod shows their
+# addresses unresolved
+[ $kmemleak = 0 ] || for m in virtbe_xen virtbe; do
+	for sec in .text .data .bss; do
+		[ -r /sys/module/$m/sections/$sec ] && note "module $m $sec $(cat /sys/module/$m/sections/$sec)"
+	done
+done
 rmmod virtbe_xen && rmmod virtbe || rm_ok=0
+leaks=0
+if [ $kmemleak = 1 ]; then
+	# every domain is gone by now (each part destroys its own)
+	xl list | awk 'NR > 2 { print "# still there: " $0 }'
+	sleep 6
+	echo scan >$KML; sleep 6; echo scan >$KML
+	cat $KML >/tmp/kmemleak
+	leaks=$(grep -c '^unreferenced object' /tmp/kmemleak)
+	note "kmemleak: $leaks suspected leak(s) after the domains were destroyed and the modules removed"
+	[ "$leaks" = 0 ] || sed 's/^/# kmemleak: /' /tmp/kmemleak | head -n 200
+fi
 kw=$(dmesg | grep -cE "$PAT")
-if [ "$kw" -eq 0 ] && [ $rm_ok = 1 ]; then
-	ok "dom0's kernel log is clean (no WARN/BUG/Oops), modules unloaded"
+clean="dom0's kernel log is clean (no WARN/BUG/Oops$([ $kmemleak = 0 ] || echo '/KASAN/lockdep; kmemleak: no leak'))"
+if [ "$kw" -eq 0 ] && [ $rm_ok = 1 ] && [ "$leaks" = 0 ] && [ $kmemleak != 2 ]; then
+	ok "$clean, modules unloaded"
 else
-	nok "dom0's kernel log is clean (no WARN/BUG/Oops), modules unloaded"
+	nok "$clean, modules unloaded"
 	dmesg | grep -E -A20 "$PAT" | sed 's/^/# kernel: /'
 fi
 dmesg | grep -E "virtbe|xen:" | tail -20 | sed 's/^/# dom0: /'
