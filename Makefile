@@ -7,7 +7,7 @@
 #                                running one's, /lib/modules/$(uname -r)/build
 #                                (scripts/kdir.sh), in build/host-<release>/src;
 #                                the .ko land in build/host-<release>/ko
-#   make modules KVER=6.1|6.12|debug|arm64  build them against that test
+#   make modules KVER=6.1|6.12|debug|debug-6.12|arm64  build them for that test
 #                                lane's headers (debug: the debug kernel's tree,
 #                                built and cached by scripts/debug-kernel.sh;
 #                                the modules get -g; arm64: Debian's 6.1 arm64
@@ -47,9 +47,17 @@
 #                                xen / xen-pvh: Xen 4.17 with a PV / PVH
 #                                (auto-translated) dom0 (scripts/xen-lane.sh);
 #                                xen-6.12: a PV dom0 running Debian's 6.12;
+#                                xen-pvh-debug, xen-pvh-debug-6.12: a PVH
+#                                dom0 on a KASAN/lockdep/kmemleak kernel
+#                                (6.1's, or 6.12's with privcmd's ioeventfd);
 #                                xen-arm64 (not default): the same on arm64.
 #                                LANES= (empty): the host tests only
 #   make debug-kernel            build (or find cached) the debug lane's kernel
+#   make coverage                line coverage of kernel/ on the debug lane:
+#                                the whole suite, then fuzz_test alone, with
+#                                modules built with VIRTBE_GCOV=1 (gcov
+#                                profiling, in build/debug-gcov);
+#                                scripts/coverage.sh, build/coverage
 #   make demo                    the Xen demo: Xen 4.17 under QEMU, vbe-blk in
 #                                dom0 serving a domU's own virtio-blk driver
 #                                (scripts/xen-lane.sh)
@@ -57,7 +65,9 @@
 #   make bench [BENCH_LANE=6.1]  boot a lane and run every build/bench/* binary
 #   make bench-xen               the Xen lane with its benchmarks (kick round
 #                                trips, whole-guest map, 4 KiB random reads
-#                                via virtbe vs blkback): build/xen/bench.log
+#                                via virtbe vs blkback): build/xen/bench.log;
+#                                BENCH_XEN_ARGS="--dom0 pvh --kver debug-6.12"
+#                                adds privcmd's own ioeventfd as a path
 #   make clean
 
 SHELL := /bin/bash
@@ -95,7 +105,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile))
 
 .PHONY: all deps modules modules_install install install-user dkms-source lib lib-check selftests bench-build tools check demo \
-	bench bench-xen bench-bao clean demo-sim debug-kernel htmldocs man
+	bench bench-xen bench-bao clean demo-sim debug-kernel htmldocs man coverage
 
 all: modules lib selftests
 
@@ -109,7 +119,7 @@ deps:
 # (cp -u) and sources deleted from the repo are deleted from the copy.
 KTREE = KVER="$(KVER)" KREL="$(KREL)" KDIR="$(KDIR)" scripts/kdir.sh
 modules:
-	@k=$$($(KTREE)); eval "$$k"; \
+	@k=$$($(KTREE)); eval "$$k"; $(if $(VIRTBE_GCOV),NAME=$$NAME-gcov;) \
 	d=$(B)/$$NAME/src; mkdir -p $$d $(B)/$$NAME/ko; \
 	test -f Kbuild || { echo "modules: no Kbuild file yet"; exit 1; }; \
 	for p in Kbuild kernel uapi; do [ -e $$p ] && cp -a -u $$p $$d/; done; \
@@ -119,7 +129,7 @@ modules:
 	echo "  MODULES $$NAME ($$KREL) in $$d"; \
 	sp=; if [ $$LANE = 1 ]; then if command -v sparse >/dev/null; then sp=C=2; \
 		else echo "  SPARSE  skipped: sparse is not installed (apt-get install sparse)"; fi; fi; \
-	$(MAKE) --no-print-directory -C $$KDIR M=$$d $$([ $$LANE = 0 ] || echo W=1) $$sp $${KCROSS:+CROSS_COMPILE=$$KCROSS} $(if $(filter debug,$(KVER)),KCFLAGS=-g) modules 2>&1 | tee $(B)/$$NAME/modules.log; \
+	$(MAKE) --no-print-directory -C $$KDIR M=$$d $$([ $$LANE = 0 ] || echo W=1) $$sp $${KCROSS:+CROSS_COMPILE=$$KCROSS} $(if $(filter debug debug-6.12,$(KVER)),KCFLAGS=-g) modules 2>&1 | tee $(B)/$$NAME/modules.log; \
 	if [ $$LANE = 1 ] && grep -i 'warning:' $(B)/$$NAME/modules.log >/dev/null; then \
 		echo "modules: $$NAME: the build printed warnings (see above); failing"; exit 1; fi; \
 	if [ -n "$$sp" ] && grep -E "^$$d/.*: (warning|error):" $(B)/$$NAME/modules.log >/dev/null; then \
@@ -225,6 +235,10 @@ $(HARNESS)/kselftest_harness.h:
 check:
 	@LANES="$(LANES)" scripts/check.sh
 
+# opt-in: not part of check (Documentation/testing.rst, "Coverage")
+coverage:
+	@scripts/coverage.sh
+
 # --------------------------------------------------------------- demo/bench
 demo: deps
 	scripts/xen-lane.sh --demo --log $(B)/xen/demo.log
@@ -261,8 +275,10 @@ bench: deps
 	scripts/vm-run.sh --extra $(CURDIR)/tools=/tools "$${vu[@]}" --log $(B)/$(BENCH_LANE)/bench.log \
 		$(BENCH_LANE) $(B)/$(BENCH_LANE)/ko $(B)/bench bench
 
+# BENCH_XEN_ARGS: more xen-lane.sh options, e.g. the head-to-head with
+# privcmd's ioeventfd: BENCH_XEN_ARGS="--dom0 pvh --kver debug-6.12"
 bench-xen: deps
-	scripts/xen-lane.sh --bench --log $(B)/xen/bench.log
+	scripts/xen-lane.sh --bench $(BENCH_XEN_ARGS) --log $(B)/xen/bench.log
 
 bench-bao: deps
 	scripts/bao-lane.sh --bench --log $(B)/bao/bench.log

@@ -31,6 +31,11 @@
 #   --log FILE         keep the serial log there (default: a /tmp file)
 #   --counts FILE      write "PASSED FAILED SKIPPED" (tests mode) there
 #   --quiet            do not stream the console (summary only)
+#   --gcov DIR         after the modules are removed, send the kernel's gcov
+#                      data (every .gcda of /sys/kernel/debug/gcov: a kernel
+#                      with CONFIG_GCOV_KERNEL, modules built with
+#                      VIRTBE_GCOV=1) over the console, and unpack it into
+#                      DIR, at the paths of the build (scripts/coverage.sh)
 # Exit status: 0 only if the guest ran to its end and nothing failed: no QEMU
 # timeout, no panic, complete TAP plans, no "not ok", no kernel warning, every
 # insmod/rmmod succeeded, every command exited 0, and, on a kernel with
@@ -40,7 +45,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cmd= extras=() load="virtbe virtbe_sim" kmods= vm_timeout=${VIRTBE_VM_TIMEOUT:-}
-test_timeout=${VIRTBE_TEST_TIMEOUT:-} append= log= counts= quiet=0
+test_timeout=${VIRTBE_TEST_TIMEOUT:-} append= log= counts= quiet=0 gcov=
 die() { echo "vm-run.sh: $*" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
@@ -55,6 +60,7 @@ while [ $# -gt 0 ]; do
 	--log) log=$2; shift 2 ;;
 	--counts) counts=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--gcov) gcov=$2; shift 2 ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1" ;;
@@ -194,6 +200,7 @@ qstr() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	echo "KMODS=$(qstr "${kmod_files# }")"
 	echo "TEST_TIMEOUT=$test_timeout"
 	echo "CMD=$(qstr "$cmd")"
+	echo "GCOV=$([ -z "$gcov" ] || echo 1)"
 	[ "$lane" != debug ] || echo "REQUIRE='/sys/kernel/debug/kmemleak /sys/kernel/debug/failslab /proc/1/task/1/fail-nth'"
 } >"$root/virtbe/conf"
 
@@ -330,6 +337,22 @@ if [ $kmemleak = 1 ]; then
 		fail "kmemleak: $n suspected memory leaks after the run (modules removed)"
 	fi
 fi
+# gcov data: kept after rmmod (gcov_persist=1); debugfs gives the files a
+# size of 0, so they are copied with cat before tar
+G=/sys/kernel/debug/gcov
+if [ "$GCOV" = 1 ] && [ ! -d $G ]; then
+	fail "--gcov: this kernel has no $G (CONFIG_GCOV_KERNEL)"
+elif [ "$GCOV" = 1 ]; then
+	n=0
+	for f in $(cd $G && find . -name '*.gcda'); do
+		mkdir -p /tmp/gcov/${f%/*}
+		cat $G/$f >/tmp/gcov/$f && n=$((n + 1))
+	done
+	[ $n -gt 0 ] || fail "--gcov: no .gcda file in $G (modules not built with VIRTBE_GCOV=1?)"
+	echo "$M GCOV BEGIN files=$n"
+	[ $n -eq 0 ] || (cd /tmp/gcov && tar cf - .) | gzip | base64
+	echo "$M GCOV END"
+fi
 echo "$M DMESG BEGIN"
 sed 's/^/# dmesg: /' /tmp/dmesg.all
 echo "$M DMESG END"
@@ -373,8 +396,18 @@ set -e
 exec 8>&-
 elapsed=$(( $(date +%s) - start ))
 
+if [ -n "$gcov" ]; then
+	mkdir -p "$gcov"
+	if ! tr -d '\r' <"$log" | sed -n '/^### VIRTBE GCOV BEGIN files=[1-9]/,/^### VIRTBE GCOV END/{/^###/d;p}' |
+		base64 -d | tar xzf - -C "$gcov"; then
+		echo "vm-run.sh: --gcov: no gcov data could be read from the console" >&2
+		host_gcov_fail=1
+	fi
+fi
+
 # ------------------------------------------------------------------ verdict
 host_fail=()
+[ -z "${host_gcov_fail:-}" ] || host_fail+=("no gcov data received")
 [ $qrc -eq 124 ] || [ $qrc -eq 137 ] && host_fail+=("QEMU timeout after ${vm_timeout}s (guest hung)")
 [ $qrc -ne 0 ] && [ $qrc -ne 124 ] && [ $qrc -ne 137 ] && host_fail+=("QEMU exited with status $qrc")
 grep -q 'Kernel panic' "$log" && host_fail+=("kernel panic")
