@@ -51,7 +51,9 @@ else
 fi
 DOM=vbe		# the domain the helpers below look at, and its console
 LOG=/var/log/xen/console/guest-$DOM.log
-PAT='BUG:|WARNING:|Oops|INFO: possible|INFO: task .* blocked|lockdep|KASAN|UBSAN|general protection|kernel BUG|detected stall'
+# lockdep's reports are WARNING:s, but for these (a debug kernel's boot
+# says "RCU lockdep checking is enabled": not a report)
+PAT='BUG:|WARNING:|Oops|INFO: possible|INFO: task .* blocked|INFO: trying to register non-static key|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator|KASAN|UBSAN|general protection|kernel BUG|detected stall'
 n=0
 fails=0
 t0=$(cut -d' ' -f1 /proc/uptime)
