@@ -22,12 +22,12 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-B=$PWD/build
+B=$(pwd -P)/build	# physical: the path make builds in, in the .gcda names
 out=$B/coverage runs=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	suite|fuzz) runs+=("$1"); shift ;;
-	--out) out=$2; shift 2 ;;
+	--out) out=$(realpath -m -- "$2"); shift 2 ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "coverage.sh: unknown argument $1 (--help)" >&2; exit 2 ;;
 	esac
@@ -57,7 +57,7 @@ report() {
 		o=$d/obj/${c%.c}
 		[ -f "$o.gcno" ] || continue
 		# no .gcda: the module was never loaded; gcov counts zeros
-		(cd "$d/gcov" && gcov -b -j -o "${o%/*}" "$src/$c" >/dev/null 2>&1) || true
+		(cd "$d/gcov" && gcov -b -j -p -o "${o%/*}" "$src/$c" >/dev/null 2>&1) || true
 	done)
 	python3 - "$d/gcov" "$src" >"$d/report.txt" <<'PY'
 import gzip, json, os, sys

@@ -455,15 +455,34 @@ static void server_close(struct server *s)
  * A server process's status, on its pipe to the parent: "ok" (serving),
  * "skip: WHY" (the path cannot run here) or "fail: WHY".
  */
-static void status(int fd, const char *kind, const char *why)
+static int status(int fd, const char *kind, const char *why)
 {
 	char msg[320];
 	int n = snprintf(msg, sizeof(msg), "%s%s%s", kind, *why ? ": " : "",
 			 why);
+	int ret = write(fd, msg, n) == n ? 0 : -1;
 
-	if (write(fd, msg, n) != n)
-		_exit(1);
 	close(fd);
+	return ret;
+}
+
+/*
+ * Stop a server process: SIGTERM until it exits (one sent between its
+ * loop's check and its read() would be lost), at most 10 s; SIGKILL then,
+ * which for privcmd's would leave its ioeventfd in dom0's kernel.
+ */
+static void stop_child(pid_t pid, const char *what)
+{
+	for (int i = 0; i < 100; i++) {
+		kill(pid, SIGTERM);
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(100000);
+	}
+	fprintf(stderr, "%s: the %s did not stop on SIGTERM in 10 s: killed\n",
+		prog, what);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 
 /* The parent's side: 0 (serving), 1 (skipped) or -1, the reason in @why. */
@@ -506,6 +525,7 @@ static void relay_main(uint16_t domid, uint32_t nr_vcpus, uint64_t start,
 	char why[256] = "";
 
 	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a status for a parent gone: an error */
 	if (server_open(&s, start, end, why, sizeof(why)))
 		goto fail;
 	if (floor_port) {
@@ -676,6 +696,7 @@ static void privcmd_main(uint16_t domid, uint32_t nr_vcpus, uint64_t start,
 	uint32_t ports[64];
 
 	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a status for a parent gone: an error */
 	if (server_open(&s, start, start + PAGE - 1, why, sizeof(why)))
 		goto fail;
 	io.ioreq = (uintptr_t)s.page;
@@ -688,10 +709,14 @@ static void privcmd_main(uint16_t domid, uint32_t nr_vcpus, uint64_t start,
 			 " (the dom0 kernel lacks CONFIG_XEN_PRIVCMD_EVENTFD)" :
 			 "");
 		server_close(&s);
-		status(ready, errno_is_unsupported(e) ? "skip" : "fail", why);
+		/* EINVAL here is an error: privcmd_usable() saw the ioctls */
+		status(ready, e == ENOTTY || e == EOPNOTSUPP ? "skip" : "fail",
+		       why);
 		_exit(1);
 	}
-	status(ready, "ok", "");
+	/* a parent gone: deassign all the same */
+	if (status(ready, "ok", ""))
+		server_stop = 1;
 
 	while (!server_stop) {
 		ssize_t n = read(s.evtchn, ports, sizeof(ports));
@@ -1104,12 +1129,9 @@ int main(int argc, char **argv)
 	}
 	efd_write(d.stop);
 	pthread_join(dt, NULL);
-	if (pserver > 0) {
-		kill(pserver, SIGTERM);
-		waitpid(pserver, NULL, 0);
-	}
-	kill(server, SIGTERM);
-	waitpid(server, NULL, 0);
+	if (pserver > 0)
+		stop_child(pserver, "privcmd ioeventfd's process");
+	stop_child(server, "userspace IOREQ server");
 	kill(stub, SIGKILL);
 	waitpid(stub, NULL, 0);
 
