@@ -94,16 +94,15 @@ static void vbx_buf_handle(struct vbx_guest *xg, u32 w0, u64 data)
 		.addr = FIELD_GET(VBX_BUF_ADDR, w0),
 		.data = data,
 	};
+	/* Xen never queues these: refused here, counted as rejected */
+	bool refused = (w0 & VBX_BUF_READ) ||
+		       (type != VBX_IOREQ_TYPE_PIO && type != VBX_IOREQ_TYPE_COPY);
 
 	if (type == VBX_IOREQ_TYPE_TIMEOFFSET)
 		return;		/* the guest's RTC offset: we keep no clock */
-	if ((w0 & VBX_BUF_READ) ||
-	    (type != VBX_IOREQ_TYPE_PIO && type != VBX_IOREQ_TYPE_COPY)) {
-		/* Xen never queues these: refused here, counted as rejected */
+	if (refused)
 		virtbe_ioreq_rejected(xg->g);
-		io.len = 0;
-	}
-	if (!io.len || virtbe_ioreq_posted(xg->g, &io) < 0) {
+	if (refused || virtbe_ioreq_posted(xg->g, &io) < 0) {
 		atomic64_inc(&xg->stat_buf_dropped);
 		pr_debug("d%u: buffered ioreq dropped: type %u %s %#llx size %u\n",
 			 xg->domid, type, w0 & VBX_BUF_READ ? "read" : "write",
