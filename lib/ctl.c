@@ -463,8 +463,14 @@ VBE_EXPORT int vbe_guest_get_stats_sized(struct vbe_guest *guest,
 	return 0;
 }
 
-/* libvirtbe 2.0's: the first version of the struct, up to out_irqs */
-VBE_EXPORT int vbe_guest_get_stats(struct vbe_guest *guest,
+/*
+ * vbe_guest_get_stats() has two versions.  A program built against
+ * libvirtbe 2.0 or 2.1 passes a struct that ends at out_irqs and is bound
+ * to vbe_guest_get_stats@LIBVIRTBE_2.0, which fills that much; one built
+ * since 2.2 is bound to the default, @@LIBVIRTBE_2.2, which fills the
+ * struct its header declares.  A static link sees only the default.
+ */
+VBE_EXPORT int vbe__get_stats_v2_0(struct vbe_guest *guest,
 				   struct virtbe_stats *stats)
 {
 	return vbe_guest_get_stats_sized(guest, stats,
@@ -472,6 +478,14 @@ VBE_EXPORT int vbe_guest_get_stats(struct vbe_guest *guest,
 						  out_irqs) +
 					 sizeof(stats->out_irqs));
 }
+__asm__(".symver vbe__get_stats_v2_0, vbe_guest_get_stats@LIBVIRTBE_2.0");
+
+VBE_EXPORT int vbe__get_stats_v2_2(struct vbe_guest *guest,
+				   struct virtbe_stats *stats)
+{
+	return vbe_guest_get_stats_sized(guest, stats, sizeof(*stats));
+}
+__asm__(".symver vbe__get_stats_v2_2, vbe_guest_get_stats@@LIBVIRTBE_2.2");
 
 /* Request channel */
 

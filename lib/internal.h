@@ -61,6 +61,14 @@ struct vbe_mem {
  */
 uint64_t vbe__guest_features(struct vbe_guest *guest);
 
+/*
+ * ctl.c: the two versions of vbe_guest_get_stats(), bound by .symver to
+ * vbe_guest_get_stats@LIBVIRTBE_2.0 (the struct up to out_irqs) and
+ * @@LIBVIRTBE_2.2 (the whole struct); tests call them by these names.
+ */
+int vbe__get_stats_v2_0(struct vbe_guest *guest, struct virtbe_stats *stats);
+int vbe__get_stats_v2_2(struct vbe_guest *guest, struct virtbe_stats *stats);
+
 /* ctl.c: VIRTBE_IRQFD with a structure the caller filled (size included). */
 int vbe__irqfd(struct vbe_guest *guest, struct virtbe_irqfd *arg);
 

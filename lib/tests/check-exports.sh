@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 nm -D --defined-only "$so" | awk '$2 == "T" { print $3 }' | sort > "$tmp/raw"
-sed 's/@.*//' "$tmp/raw" > "$tmp/exported"
+sed 's/@.*//' "$tmp/raw" | sort -u > "$tmp/exported"
 grep -oE '(^|[ *])vbe_[a-z0-9_]+\(' "$hdr" | grep -oE 'vbe_[a-z0-9_]+' |
 	sort -u > "$tmp/declared"
 if ! diff -u "$tmp/declared" "$tmp/exported" > "$tmp/diff"; then
@@ -21,8 +21,12 @@ if ! diff -u "$tmp/declared" "$tmp/exported" > "$tmp/diff"; then
 	exit 1
 fi
 map=$(dirname "$0")/../libvirtbe.map
+# a function in more than one node (a .symver in the sources) has its
+# default version, @@, at its last node and @ at each earlier one
 awk '/^LIBVIRTBE_[0-9.]+ *\{/ { node = $1 }
-     /^\t\tvbe_[a-z0-9_]+;/ { s = $1; sub(/;/, "", s); print s "@@" node }' \
+     /^\t\tvbe_[a-z0-9_]+;/ { s = $1; sub(/;/, "", s)
+	if (s in last) print s "@" last[s]; last[s] = node }
+     END { for (s in last) print s "@@" last[s] }' \
 	"$map" | sort > "$tmp/mapped"
 if ! diff -u "$tmp/mapped" "$tmp/raw" > "$tmp/diff"; then
 	echo "not ok - symbol versions differ from libvirtbe.map:"
@@ -31,4 +35,4 @@ if ! diff -u "$tmp/mapped" "$tmp/raw" > "$tmp/diff"; then
 fi
 soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = "$want_soname" ] || { echo "not ok - soname $soname"; exit 1; }
-echo "# exports: $(wc -l < "$tmp/exported") functions at $(sed 's/.*@@//' "$tmp/raw" | sort -u | tr '\n' ' ')soname $soname"
+echo "# exports: $(wc -l < "$tmp/exported") functions at $(sed -n 's/.*@@//p' "$tmp/raw" | sort -u | tr '\n' ' ')soname $soname"

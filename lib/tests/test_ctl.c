@@ -401,11 +401,17 @@ TEST(ctl_stats)
 	CHECK_EQ(LAST(struct virtbe_stats, VIRTBE_GET_STATS)->flags, 0);
 	CHECK_EQ(st.out_requests, 11);
 	CHECK_EQ(st.out_irqs, 5);
-	/* 2.0's call: nothing past out_irqs is written */
+	/* the default (@@LIBVIRTBE_2.2): the whole struct */
 	fake.stats.out_rejected = 7;
-	st.out_rejected = 0x5a5a;
 	CHECK_EQ(vbe_guest_get_stats(g, &st), 0);
+	CHECK_EQ(st.out_rejected, 7);
+	CHECK_EQ(st.size, sizeof(st));
+	CHECK(vbe__get_stats_v2_2 == vbe_guest_get_stats);
+	/* @LIBVIRTBE_2.0, for programs built before 2.2: up to out_irqs */
+	st.out_rejected = 0x5a5a;
+	CHECK_EQ(vbe__get_stats_v2_0(g, &st), 0);
 	CHECK_EQ(st.out_rejected, 0x5a5a);
+	CHECK_EQ(st.out_irqs, 5);
 	CHECK_EQ(st.size, 64);
 	/* by size: all of it, or the first version only */
 	CHECK_EQ(vbe_guest_get_stats_sized(g, &st, sizeof(st)), 0);

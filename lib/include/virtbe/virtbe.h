@@ -331,11 +331,11 @@ int vbe_guest_deassign_irqfd(struct vbe_guest *guest, int fd);
 /**
  * vbe_guest_get_stats() - VIRTBE_GET_STATS: request channel counters
  * @guest: the guest handle
- * @stats: filled with the counters up to out_irqs, the struct as libvirtbe
- *	2.0 knew it (the library sets size and flags); the fields after
- *	out_irqs (out_rejected) are left alone: programs built against 2.0
- *	pass a struct that ends there.  vbe_guest_get_stats_sized() fills
- *	them.
+ * @stats: filled with the counters (the library sets size and flags)
+ *
+ * Fills the struct as this header declares it.  Programs built against
+ * libvirtbe 2.0 or 2.1, whose struct ends at out_irqs, stay bound to the
+ * LIBVIRTBE_2.0 version of this function, which fills that much.
  *
  * Return: 0, -ENODEV, -EINVAL.
  */
