@@ -217,7 +217,7 @@ fi
 # ---- 6. the 6.1 lane's VM, running a device from the installed files
 vm_test() {
 	local k krel kdir ver6 ko st extras=() lib qsd
-	k=$(scripts/kernels.sh 6.1) || { echo "kernels.sh 6.1 failed"; return 1; }
+	k=$(scripts/kernels.sh 6.1) || { why "scripts/kernels.sh 6.1 failed"; return 1; }
 	eval "$k"
 	krel=$KREL kdir=$KDIR
 	# DKMS, as the package's postinst does, but in a throw-away tree
@@ -226,7 +226,8 @@ vm_test() {
 	mok_signing_key=$tmp/mok.key mok_certificate=$tmp/mok.pub \
 		dkms build -m virtbe -v "$ver6" -k "$krel" --kernelsourcedir "$kdir" \
 		--dkmstree "$tmp/dkms" --sourcetree "$root/usr/src" || {
-		cat "$tmp/dkms/virtbe/$ver6/build/make.log" 2>/dev/null | tail -n 20; return 1; }
+		cat "$tmp/dkms/virtbe/$ver6/build/make.log" 2>/dev/null | tail -n 20
+		why "dkms build -m virtbe -v $ver6 -k $krel failed"; return 1; }
 	ko=$tmp/ko
 	mkdir -p "$ko"
 	for m in "$tmp/dkms/virtbe/$ver6/$krel"/*/module/*.ko*; do
@@ -236,11 +237,13 @@ vm_test() {
 		*) cp "$m" "$ko/" ;;
 		esac
 	done
-	ls "$ko"/virtbe.ko "$ko"/virtbe_sim.ko >/dev/null || return 1
+	ls "$ko"/virtbe.ko "$ko"/virtbe_sim.ko >/dev/null ||
+		{ why "dkms built no virtbe.ko and virtbe_sim.ko"; return 1; }
 	# the guests' side: the tests, built from the copy of the tree
 	st=$tmp/selftests
 	make --no-print-directory -C "$src/selftests" OUT="$st" VIRTBE_CACHE="$cache" \
-		"$st/e2e_blk_test" "$st/vhost_user_test" || return 1
+		"$st/e2e_blk_test" "$st/vhost_user_test" ||
+		{ why "the selftests e2e_blk_test and vhost_user_test did not build"; return 1; }
 	# the packages' files at their installed paths (/usr/bin is the VM's
 	# /bin, where the tests look), with the libraries they load
 	extras+=(--extra "$root/usr/bin/vbe-blk=/usr/bin/vbe-blk"
@@ -253,8 +256,9 @@ vm_test() {
 	qsd=/usr/bin/qemu-storage-daemon
 	[ ! -x $qsd ] || extras+=(--extra "$qsd=/bin/qemu-storage-daemon")
 	scripts/vm-run.sh --quiet --log "$tmp/vm-serial.log" --counts "$tmp/vm.counts" \
-		"${extras[@]}" 6.1 "$ko" "$st" tests
+		"${extras[@]}" 6.1 "$ko" "$st" tests || { why "scripts/vm-run.sh exited $?"; return 1; }
 }
+why() { [ -s "$tmp/vm.why" ] || echo "$*" >"$tmp/vm.why"; }
 if [ $vm = 0 ]; then
 	ok "6 - the 6.1 VM with the installed files # SKIP the 6.1 lane is not in LANES (or --no-vm)"
 elif [ $built = 0 ]; then
@@ -266,8 +270,19 @@ else
 		grep -q '^ok .*blk\.edge\.write_read_flush' "$tmp/vm-serial.log"; then
 		ok "6 - the 6.1 VM: modules from virtbe-dkms (dkms build), vbe-blk, virtbe-vhost-user and libvirtbe.so.2 from the packages serve e2e_blk_test and vhost_user_test: $p passed, $s skipped ($(( $(date +%s) - t0 ))s)"
 	else
+		# the reason in the result's own line, the logs' ends below it
+		if [ -s "$tmp/vm.why" ]; then
+			r=$(cat "$tmp/vm.why")
+		elif ! [ -s "$tmp/vm.counts" ]; then
+			r="scripts/vm-run.sh wrote no counts"
+		elif [ "${f:-1}" != 0 ] || [ "${p:-0}" = 0 ]; then
+			r="${p:-0} passed, ${f:-?} failed: $(grep -a '^not ok' "$tmp/vm-serial.log" 2>/dev/null |
+				head -n 3 | tr '\n' ';' || true)"
+		else
+			r="no \"ok ... blk.edge.write_read_flush\" line in the serial log"
+		fi
 		cat "$tmp/vm-serial.log" >>"$tmp/vm.log" 2>/dev/null || true
-		not_ok "6 - the 6.1 VM with the installed files (serial log below)" "$tmp/vm.log" 60
+		not_ok "6 - the 6.1 VM with the installed files: $r (logs below)" "$tmp/vm.log" 60
 	fi
 fi
 
