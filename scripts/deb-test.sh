@@ -256,7 +256,10 @@ vm_test() {
 	qsd=/usr/bin/qemu-storage-daemon
 	[ ! -x $qsd ] || extras+=(--extra "$qsd=/bin/qemu-storage-daemon")
 	scripts/vm-run.sh --quiet --log "$tmp/vm-serial.log" --counts "$tmp/vm.counts" \
-		"${extras[@]}" 6.1 "$ko" "$st" tests || { why "scripts/vm-run.sh exited $?"; return 1; }
+		"${extras[@]}" 6.1 "$ko" "$st" tests && return 0
+	local rc=$?
+	[ -s "$tmp/vm.counts" ] || why "scripts/vm-run.sh exited $rc, with no counts"
+	return 1
 }
 why() { [ -s "$tmp/vm.why" ] || echo "$*" >"$tmp/vm.why"; }
 if [ $vm = 0 ]; then
@@ -271,6 +274,8 @@ else
 		ok "6 - the 6.1 VM: modules from virtbe-dkms (dkms build), vbe-blk, virtbe-vhost-user and libvirtbe.so.2 from the packages serve e2e_blk_test and vhost_user_test: $p passed, $s skipped ($(( $(date +%s) - t0 ))s)"
 	else
 		# the reason in the result's own line, the logs' ends below it
+		p= f=
+		[ ! -s "$tmp/vm.counts" ] || read -r p f s <"$tmp/vm.counts" || true
 		if [ -s "$tmp/vm.why" ]; then
 			r=$(cat "$tmp/vm.why")
 		elif ! [ -s "$tmp/vm.counts" ]; then
@@ -278,8 +283,10 @@ else
 		elif [ "${f:-1}" != 0 ] || [ "${p:-0}" = 0 ]; then
 			r="${p:-0} passed, ${f:-?} failed: $(grep -a '^not ok' "$tmp/vm-serial.log" 2>/dev/null |
 				head -n 3 | tr '\n' ';' || true)"
-		else
+		elif ! grep -q '^ok .*blk\.edge\.write_read_flush' "$tmp/vm-serial.log"; then
 			r="no \"ok ... blk.edge.write_read_flush\" line in the serial log"
+		else
+			r="scripts/vm-run.sh failed, with no failed test"
 		fi
 		cat "$tmp/vm-serial.log" >>"$tmp/vm.log" 2>/dev/null || true
 		not_ok "6 - the 6.1 VM with the installed files: $r (logs below)" "$tmp/vm.log" 60

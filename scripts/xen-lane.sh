@@ -54,12 +54,14 @@
 #                    reproducer: PVH domUs spin on unclaimed MMIO reads for
 #                    S seconds with no virtbe loaded (dom0-test.sh)
 #   --tsc-mode M     the domUs' xl tsc_mode (with --repro-triple-fault)
+#   --domu-hap 0|1   the domUs' xl hap (0: Xen's shadow paging, not NPT)
 #   --demo           (make demo) show the tests' results and notes as they
 #                    come, with the elapsed time and a line every 30 s,
 #                    instead of the whole console (still in the log)
 # Env VIRTBE_BRIDGE: the virtbe-vhost-user to pack (default: the one
 #   tools/vhost-user builds).
 # Env VIRTBE_QEMU_X86: the qemu-system-x86_64 to run (default: Debian's);
+#   VIRTBE_QEMU_CPU: its -cpu (default qemu64,+svm,+npt);
 #   VIRTBE_QEMU_DATA: its firmware folders, as -L options (space-separated).
 # Exit status 0 only if every TAP result passed.  Downloads go to
 #   $VIRTBE_CACHE/xen/<version>[-arm64]/ (apt-get download + dpkg -x), the
@@ -69,7 +71,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
-log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-420} retries=10 quiet=0 demo=0 repro= tsc_mode=
+log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-420} retries=10 quiet=0 demo=0 repro= tsc_mode= domu_hap=
 dom0=pv arch=amd64 kver=6.1 bench=0 bench_iters=960 bench_maps=3 bench_budget=10
 die() { echo "xen-lane.sh: $*" >&2; exit 2; }
 say() { echo "xen-lane.sh: $*" >&2; }
@@ -90,6 +92,8 @@ while [ $# -gt 0 ]; do
 	--demo) demo=1; shift ;;
 	--repro-triple-fault) repro=$2; shift 2 ;;
 	--tsc-mode) tsc_mode=$2; shift 2 ;;
+	--domu-hap) domu_hap=$2; shift 2
+		case $domu_hap in 0|1) ;; *) die "--domu-hap 0 or 1" ;; esac ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1" ;;
 	esac
@@ -386,7 +390,7 @@ say "dom0 initramfs $(du -h "$work/dom0.cpio" | cut -f1)"
 # ---------------------------------------------------------------- boot
 [ -n "$log" ] || log=$top/build/xen/serial.log
 # unknown kernel parameters reach dom0's /init (and dom0-test) as variables
-bargs=" virtbe_dom0=$dom0 virtbe_arch=$arch"
+bargs=" virtbe_dom0=$dom0 virtbe_arch=$arch${domu_hap:+ virtbe_hap=$domu_hap}"
 [ -z "$repro" ] || xargs="$xargs loglvl=all guest_loglvl=all"
 [ -z "$repro" ] || bargs="$bargs virtbe_repro_lines=${VIRTBE_REPRO_LINES:-4} virtbe_repro=$repro${tsc_mode:+ virtbe_tsc=$tsc_mode}"
 # a debug kernel's null_blk is built in: dom0-test.sh's parameters here
@@ -395,7 +399,7 @@ bargs=" virtbe_dom0=$dom0 virtbe_arch=$arch"
 mkdir -p "$(dirname "$log")"
 dargs="console=hvc0 panic=-1 quiet loglevel=4$bargs"
 if [ $arch = amd64 ]; then
-	qemu=("${VIRTBE_QEMU_X86:-qemu-system-x86_64}" -accel "${VIRTBE_QEMU_ACCEL:-tcg}" "${machine[@]}" -cpu qemu64,+svm,+npt -smp 2 -m 2048
+	qemu=("${VIRTBE_QEMU_X86:-qemu-system-x86_64}" -accel "${VIRTBE_QEMU_ACCEL:-tcg}" "${machine[@]}" -cpu "${VIRTBE_QEMU_CPU:-qemu64,+svm,+npt}" -smp 2 -m 2048
 		-kernel "$xen"
 		-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 noreboot$xargs"
 		-initrd "$VMLINUZ $dargs,$work/dom0.cpio")

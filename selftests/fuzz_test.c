@@ -139,8 +139,9 @@ enum ev {
 	E_FD_NEW, E_SIGBUS, E_FORK,
 	/* stateful */
 	E_OPS, E_INVALID, E_PAUSES, E_CHECKS, E_SYNC, E_POSTED,
-	E_RES0,	/* + VIRTBE_SIM_RESULT_* (0 to 5) */
-	E_REQ_READ = E_RES0 + 6, E_REQ_DONE, E_REQ_LEFT, E_REQ_STALE,
+	E_RES0,	/* + VIRTBE_SIM_RESULT_* (0 to 6) */
+	E_REQ_READ = E_RES0 + VIRTBE_SIM_RESULT_REJECTED + 1,
+	E_REQ_DONE, E_REQ_LEFT, E_REQ_STALE,
 	E_REQ_DUP, E_REQ_UNKNOWN, E_REQ_BAD, E_SHORT_WRITE, E_DESTROYS,
 	E_RECLAIMS, E_IRQ_SIGNALS, E_EOIS, E_TOUCHES, E_CHILDREN,
 	E_CHILDREN_KILLED, E_REPLAYS, E_ROUND_TRIPS, NR_EV
@@ -158,6 +159,7 @@ static const char *const ev_name[NR_EV] = {
 	[E_RES0 + VIRTBE_SIM_RESULT_ABORTED] = "  aborted or timed out",
 	[E_RES0 + VIRTBE_SIM_RESULT_KERNEL] = "  answered by the kernel",
 	[E_RES0 + VIRTBE_SIM_RESULT_DROPPED] = "  posted and dropped",
+	[E_RES0 + VIRTBE_SIM_RESULT_REJECTED] = "  string (rep) accesses rejected",
 	[E_REQ_READ] = "requests read", [E_REQ_DONE] = "requests completed",
 	[E_REQ_LEFT] = "requests left to time out",
 	[E_REQ_STALE] = "stale ids refused", [E_REQ_DUP] = "duplicate ids refused",
@@ -1601,14 +1603,23 @@ static void check_access(const struct virtbe_sim_access *a, uint64_t ns)
 {
 	bool write = a->flags & VIRTBE_SIM_ACCESS_WRITE;
 	bool posted = a->flags & VIRTBE_SIM_ACCESS_POSTED;
+	bool rep = a->flags & VIRTBE_SIM_ACCESS_REP;
 	uint64_t mask = mask_of(a->len);
 	uint32_t res = a->out_result;
 
-	if (res > VIRTBE_SIM_RESULT_DROPPED) {
+	if (res > VIRTBE_SIM_RESULT_REJECTED) {
 		VIOLATION("access result %u", res);
 		return;
 	}
 	count(E_RES0 + res, 1);
+	/* a string access never reaches a daemon, an ioeventfd or the ISR */
+	if (rep != (res == VIRTBE_SIM_RESULT_REJECTED) &&
+	    !(rep && res == VIRTBE_SIM_RESULT_UNCLAIMED)) {
+		VIOLATION("%s %s at 0x%llx: result %u",
+			  rep ? "string" : "single", write ? "write" : "read",
+			  (unsigned long long)a->addr, res);
+		return;
+	}
 	if (posted) {
 		if (res == VIRTBE_SIM_RESULT_BACKEND ||
 		    res == VIRTBE_SIM_RESULT_ABORTED)
@@ -1634,9 +1645,11 @@ static void check_access(const struct virtbe_sim_access *a, uint64_t ns)
 	if (write)
 		return;
 	if ((res == VIRTBE_SIM_RESULT_UNCLAIMED ||
-	     res == VIRTBE_SIM_RESULT_ABORTED) && a->data != mask)
+	     res == VIRTBE_SIM_RESULT_ABORTED ||
+	     res == VIRTBE_SIM_RESULT_REJECTED) && a->data != mask)
 		VIOLATION("%s read of 0x%llx returned 0x%llx, not all-ones",
 			  res == VIRTBE_SIM_RESULT_ABORTED ? "aborted" :
+			  res == VIRTBE_SIM_RESULT_REJECTED ? "rejected" :
 			  "unclaimed", (unsigned long long)a->addr,
 			  (unsigned long long)a->data);
 	if (res == VIRTBE_SIM_RESULT_BACKEND &&
@@ -1680,10 +1693,12 @@ static void vcpu_one(struct thr *t)
 
 	if ((a.flags & VIRTBE_SIM_ACCESS_WRITE) && chance(15))
 		a.flags |= VIRTBE_SIM_ACCESS_POSTED;
+	else if (chance(5))
+		a.flags |= VIRTBE_SIM_ACCESS_REP;	/* rep movs, rep stos */
 	if (chance(2)) {
 		/* invalid, each refused as documented */
 		count(E_INVALID, 1);
-		switch (below(5)) {
+		switch (below(6)) {
 		case 0:
 			a.flags = VIRTBE_SIM_ACCESS_POSTED;
 			bad = -EINVAL;
@@ -1699,6 +1714,13 @@ static void vcpu_one(struct thr *t)
 		case 3:
 			a.flags |= 1u << (4 + below(28));	/* past REP */
 			bad = -EOPNOTSUPP;
+			break;
+		case 4:
+			/* Xen buffers no string access */
+			a.flags = VIRTBE_SIM_ACCESS_WRITE |
+				  VIRTBE_SIM_ACCESS_POSTED |
+				  VIRTBE_SIM_ACCESS_REP;
+			bad = -EINVAL;
 			break;
 		default:
 			a.addr = ~0ULL - below(3);
@@ -5227,12 +5249,56 @@ static void flush_irqfds(void)
 	probe_put(&p);
 }
 
+/*
+ * A string (rep) read and write at a claimed address: each answered at
+ * once, REJECTED (the read all-ones), no request on the channel, and
+ * GET_STATS counts exactly the two in out_rejected, nothing else.
+ */
+static void probe_rep(void)
+{
+	struct virtbe_stats s1, s2;
+	struct virtbe_request req;
+	struct probe p;
+
+	if (!probe_get(&p, has_plain_mmio, NULL, true))
+		return;
+	att_stats(p.a, p.fd, &s1);
+	for (int write = 0; write < 2; write++) {
+		uint32_t len = 1 << below(4), res = ~0u;
+		uint64_t addr = plain_addr(p.a), data = rnd();
+		int ret = access_now(p.sgfd, VIRTBE_SIM_ACCESS_REP |
+				     (write ? VIRTBE_SIM_ACCESS_WRITE : 0),
+				     below(p.s->nr_vcpus), addr, len, &data,
+				     &res);
+
+		if (EXPECT_RET("a string access", ret, 0, 1) &&
+		    (res != VIRTBE_SIM_RESULT_REJECTED ||
+		     (!write && data != mask_of(len))))
+			VIOLATION("a %u-byte string %s of 0x%llx: result %u data 0x%llx",
+				  len, write ? "write" : "read",
+				  (unsigned long long)addr, res,
+				  (unsigned long long)data);
+	}
+	if (take_request(p.fd, &req, 0) != -ETIMEDOUT)
+		VIOLATION("a string access reached the request channel");
+	att_stats(p.a, p.fd, &s2);
+	s1.out_rejected += 2;
+	if (!stats_same(&s1, &s2))
+		VIOLATION("two string accesses: GET_STATS rejected %llu requests %llu, expected %llu %llu",
+			  (unsigned long long)s2.out_rejected,
+			  (unsigned long long)s2.out_requests,
+			  (unsigned long long)s1.out_rejected,
+			  (unsigned long long)s1.out_requests);
+	count(E_CHECKS, 1);
+	probe_put(&p);
+}
+
 static void quiesce(void)
 {
 	static void (*const probes[])(void) = {
 		probe_fail_nothing, probe_fail_nothing, probe_round_trip,
 		probe_replay, probe_isr, probe_isr, probe_level_eoi,
-		probe_enospc,
+		probe_enospc, probe_rep,
 	};
 
 	w.ops_since_pause = 0;

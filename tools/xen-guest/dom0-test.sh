@@ -115,6 +115,8 @@ vcpus = 2
 on_crash = "destroy"
 CFG
 	[ $ARCH = arm64 ] || echo 'on_reboot = "destroy"' >>/tmp/$1.cfg
+	# virtbe_hap=0 (scripts/xen-lane.sh --domu-hap 0): shadow paging
+	[ -z "${virtbe_hap:-}" ] || echo "hap = $virtbe_hap" >>/tmp/$1.cfg
 }
 
 # kmemleak (a debug dom0: scripts/xen-lane.sh --kver debug): objects younger
@@ -172,7 +174,7 @@ if [ -n "${virtbe_repro:-}" ]; then
 	xl destroy tf 2>/dev/null
 	tfs=$(xl dmesg | grep -c 'Triple fault')
 	xl dmesg | grep -A4 'Triple fault' | grep -E 'Triple|RIP' | sed 's/^/# /'
-	msg="triple fault reproducer: $doms PVH domU(s) spinning on unclaimed MMIO reads for ${virtbe_repro}s, tsc_mode ${virtbe_tsc:-default}, no virtbe loaded: $died died, $tfs triple fault(s)"
+	msg="triple fault reproducer: $doms PVH domU(s) spinning on unclaimed MMIO reads for ${virtbe_repro}s, tsc_mode ${virtbe_tsc:-default}, hap ${virtbe_hap:-default}, no virtbe loaded: $died died, $tfs triple fault(s)"
 	if [ $died = 0 ]; then ok "$msg"; else nok "$msg"; fi
 	echo "$M END xen rc=0 timeout=0 kwarn=0"
 	echo "$M DONE failures=$fails"
