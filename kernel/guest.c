@@ -181,12 +181,18 @@ static long virtbe_get_stats(struct virtbe_ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	cmd->out_requests = atomic64_read(&g->stat_requests);
+	/*
+	 * The four ends of requests before the requests: each request is
+	 * counted under req_lock before it can end, so out_requests is never
+	 * below their sum.
+	 */
 	cmd->out_completions = atomic64_read(&g->stat_completions);
 	cmd->out_timeouts = atomic64_read(&g->stat_timeouts);
 	cmd->out_aborted = atomic64_read(&g->stat_aborted);
-	cmd->out_kicks = atomic64_read(&g->stat_kicks);
 	cmd->out_kicks_replayed = atomic64_read(&g->stat_kicks_replayed);
+	smp_rmb();	/* the ends read above before the requests */
+	cmd->out_requests = atomic64_read(&g->stat_requests);
+	cmd->out_kicks = atomic64_read(&g->stat_kicks);
 	cmd->out_irqs = atomic64_read(&g->stat_irqs);
 	cmd->out_rejected = atomic64_read(&g->stat_rejected);
 	return 0;

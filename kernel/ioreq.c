@@ -243,15 +243,15 @@ static int virtbe_ioreq_route(struct virtbe_guest *g, struct virtbe_io *io)
 			r->io.data = 0;
 		r->id = (++g->seq << VIRTBE_ID_VCPU_BITS) | io->vcpu;
 		r->state = VIRTBE_IOREQ_QUEUED;
+		/* counted before anything can read, time out or abort it */
+		atomic64_inc(&g->stat_requests);
 		list_add_tail(&r->node, &g->req_queue);
 		mod_timer(&r->timer, jiffies + g->timeout);
 	}
 	spin_unlock_irqrestore(&g->req_lock, flags);
 
-	if (ret == VIRTBE_IO_QUEUED) {
-		atomic64_inc(&g->stat_requests);
+	if (ret == VIRTBE_IO_QUEUED)
 		wake_up_interruptible_poll(&g->wq, EPOLLIN | EPOLLRDNORM);
-	}
 	return ret;
 }
 

@@ -1796,6 +1796,15 @@ static int att_stats(struct m_att *a, int fd, struct virtbe_stats *st)
 			VIOLATION("GET_STATS counter %zu went from %llu to %llu",
 				  k, (unsigned long long)o[k],
 				  (unsigned long long)n[k]);
+	/* at any time, even with requests in flight */
+	if (st->out_requests < st->out_completions + st->out_timeouts +
+			       st->out_aborted + st->out_kicks_replayed)
+		VIOLATION("GET_STATS: %llu requests, but %llu completions, %llu timeouts, %llu aborted and %llu replayed",
+			  (unsigned long long)st->out_requests,
+			  (unsigned long long)st->out_completions,
+			  (unsigned long long)st->out_timeouts,
+			  (unsigned long long)st->out_aborted,
+			  (unsigned long long)st->out_kicks_replayed);
 	a->last = *st;
 	return 0;
 }

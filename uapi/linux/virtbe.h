@@ -368,7 +368,10 @@ struct virtbe_irqfd {
  * struct virtbe_stats - VIRTBE_GET_STATS, on a guest fd
  * @size: sizeof(struct virtbe_stats)
  * @flags: must be 0
- * @out_requests: requests queued to the request channel
+ * @out_requests: requests queued to the request channel; never below
+ *	@out_completions + @out_timeouts + @out_aborted +
+ *	@out_kicks_replayed, the four ways a request ends (the difference is
+ *	the requests outstanding)
  * @out_completions: requests completed by userspace
  * @out_timeouts: requests completed by the kernel after the timeout
  * @out_aborted: requests completed by the kernel at teardown
