@@ -464,28 +464,47 @@ VBE_EXPORT int vbe_guest_get_stats_sized(struct vbe_guest *guest,
 }
 
 /*
- * vbe_guest_get_stats() has two versions.  A program built against
- * libvirtbe 2.0 or 2.1 passes a struct that ends at out_irqs and is bound
- * to vbe_guest_get_stats@LIBVIRTBE_2.0, which fills that much; one built
- * since 2.2 is bound to the default, @@LIBVIRTBE_2.2, which fills the
- * struct its header declares.  A static link sees only the default.
+ * vbe_guest_get_stats() has two versions in the shared library.  A program
+ * built against libvirtbe 2.0 or 2.1 passes a struct that ends at out_irqs
+ * and is bound to vbe_guest_get_stats@LIBVIRTBE_2.0, which fills that
+ * much; one built since 2.2 is bound to the default, @@LIBVIRTBE_2.2,
+ * which fills the struct its header declares.  The static archive (no
+ * VBE_SHARED) has only the default, an alias: versioned names there would
+ * break linking it into a shared object.  GCC's symver attribute survives
+ * LTO, where a top-level .symver does not.
  */
-VBE_EXPORT int vbe__get_stats_v2_0(struct vbe_guest *guest,
-				   struct virtbe_stats *stats)
+#ifdef VBE_SHARED
+#if defined(__has_attribute) && __has_attribute(symver)
+#define VBE_SYMVER(name) __attribute__((symver(name)))
+#else
+#define VBE_SYMVER(name)
+__asm__(".symver vbe__get_stats_v2_0, vbe_guest_get_stats@LIBVIRTBE_2.0");
+__asm__(".symver vbe__get_stats_v2_2, vbe_guest_get_stats@@LIBVIRTBE_2.2");
+#endif
+#else
+#define VBE_SYMVER(name)
+#endif
+
+VBE_EXPORT VBE_SYMVER("vbe_guest_get_stats@LIBVIRTBE_2.0")
+int vbe__get_stats_v2_0(struct vbe_guest *guest, struct virtbe_stats *stats)
 {
 	return vbe_guest_get_stats_sized(guest, stats,
 					 offsetof(struct virtbe_stats,
 						  out_irqs) +
 					 sizeof(stats->out_irqs));
 }
-__asm__(".symver vbe__get_stats_v2_0, vbe_guest_get_stats@LIBVIRTBE_2.0");
 
-VBE_EXPORT int vbe__get_stats_v2_2(struct vbe_guest *guest,
-				   struct virtbe_stats *stats)
+VBE_EXPORT VBE_SYMVER("vbe_guest_get_stats@@LIBVIRTBE_2.2")
+int vbe__get_stats_v2_2(struct vbe_guest *guest, struct virtbe_stats *stats)
 {
 	return vbe_guest_get_stats_sized(guest, stats, sizeof(*stats));
 }
-__asm__(".symver vbe__get_stats_v2_2, vbe_guest_get_stats@@LIBVIRTBE_2.2");
+
+#ifndef VBE_SHARED
+VBE_EXPORT int vbe_guest_get_stats(struct vbe_guest *guest,
+				   struct virtbe_stats *stats)
+	__attribute__((alias("vbe__get_stats_v2_2")));
+#endif
 
 /* Request channel */
 

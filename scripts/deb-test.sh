@@ -282,7 +282,7 @@ else
 			r="scripts/vm-run.sh wrote no counts"
 		elif [ "${f:-1}" != 0 ] || [ "${p:-0}" = 0 ]; then
 			r="${p:-0} passed, ${f:-?} failed: $(grep -a '^not ok' "$tmp/vm-serial.log" 2>/dev/null |
-				head -n 3 | tr '\n' ';' || true)"
+				tr -d '\r#' | head -n 3 | tr '\n' ';' || true)"
 		elif ! grep -q '^ok .*blk\.edge\.write_read_flush' "$tmp/vm-serial.log"; then
 			r="no \"ok ... blk.edge.write_read_flush\" line in the serial log"
 		else
