@@ -38,7 +38,7 @@
 #                                of its header) -> build/man
 #   make selftests               static kselftest binaries -> build/selftests,
 #                                bench/*.c -> build/bench, tools/*/ (if any)
-#   make check [LANES="6.1 6.12 debug xen xen-pvh xen-6.12 bao"]  host tests,
+#   make check [LANES="6.1 6.12 debug xen xen-6.12 bao"]  host tests,
 #                                then per lane: modules,
 #                                selftests, run in QEMU; ends with one line
 #                                "N passed, N failed, N skipped".  The debug
@@ -76,7 +76,7 @@ SHELL := /bin/bash
 KVER ?=
 KREL ?=
 KDIR ?=
-LANES ?= 6.1 6.12 debug xen xen-pvh xen-6.12 bao
+LANES ?= 6.1 6.12 debug xen xen-6.12 bao
 BENCH_LANE ?= 6.1
 DEMO_LANE ?= 6.1
 DEMO_CMD ?= /tools/demo/run-demo.sh

@@ -4,7 +4,7 @@
 # that have a check target, and of the repository: scripts/spdx-check.sh,
 # scripts/dkms-test.sh, scripts/deb-test.sh),
 # then for each lane
-# (LANES, default "6.1 6.12 debug xen xen-pvh xen-6.12 bao"; LANES set but
+# (LANES, default "6.1 6.12 debug xen xen-6.12 bao"; LANES set but
 # empty, e.g. `make check LANES=`: none): build the modules, build the selftests,
 # run them in QEMU.  The debug lane's kernel (KASAN, lockdep, kmemleak, fault
 # injection) is built from linux-source-6.1 the first time (~10 min, then
@@ -25,7 +25,7 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
-lanes=${LANES-6.1 6.12 debug xen xen-pvh xen-6.12 bao}	# set but empty: host tests only
+lanes=${LANES-6.1 6.12 debug xen xen-6.12 bao}	# set but empty: host tests only
 make=${MAKE:-make}
 B=$PWD/build
 mkdir -p "$B"
