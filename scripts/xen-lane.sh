@@ -108,6 +108,7 @@ arm64/*) die "--dom0 is for amd64 only" ;;
 *) die "--arch amd64 or arm64" ;;
 esac
 [ "$arch/$bench" != arm64/1 ] || die "--bench is for amd64 only"
+[ "$arch/$domu_hap" != arm64/0 ] || die "--domu-hap 0: Xen on Arm has no shadow paging"
 [ "$arch/$kver" != arm64/6.12 ] || die "--kver is for amd64 only"
 case $arch in
 amd64) triplet=x86_64-linux-gnu klane=$kver cross=
