@@ -11,7 +11,9 @@
 #        results than its plan (each missing result is a failure), exits
 #        non-zero (other than KSFT_SKIP) or by a signal, times out, or caused
 #        kernel warnings.  "### VIRTBE FAIL ..." lines (insmod, rmmod) and each
-#        --host-fail (timeout, panic, ...) are failures too.
+#        --host-fail (timeout, panic, ...) are failures too.  "### VIRTBE
+#        VOID" voids the results since the last "### VIRTBE PART" (a part
+#        of the Xen lanes' test that runs again after a triple fault).
 # demo, bench  each program run is one pass or one failure (exit status,
 #        kernel warnings); FAIL lines and --host-fail as above.
 # host   plain output of host-side tests: TAP streams (each "TAP version"
@@ -74,6 +76,10 @@ BEGIN { open = 0; P = F = S = 0; nbin = 0; markers = 0; sums = 0; sP = sF = sS =
 	kw = $0; sub(/.* kwarn=/, "", kw); sub(/ .*/, "", kw)
 	finish(rc + 0, to + 0, kw + 0); next
 }
+# a part run again (tools/xen-guest/dom0-test.sh, run_part): the results
+# since its "### VIRTBE PART" line do not count
+/^### VIRTBE PART / { if (open) { vres = res; vp = p; vf = f; vs = s }; next }
+/^### VIRTBE VOID / { if (open) { res = vres; p = vp; f = vf; s = vs; voided++ }; next }
 /^### VIRTBE FAIL / { sub(/^### VIRTBE FAIL /, ""); gfail[++ng] = $0; next }
 /^### VIRTBE DONE/ { finish(-2, 0, 0); done = 1; next }
 /^### VIRTBE DMESG BEGIN/ { finish(-2, 0, 0); indmesg = 1; next }
@@ -105,6 +111,7 @@ END {
 	for (i = 1; i <= nh; i++) if (h[i] != "") { printf "# %s: FAILED: %s\n", label, h[i]; hf = 1 }
 	F += hf
 	if (nbin == 0 && ng == 0 && !hf) { printf "# %s: FAILED: no test ran\n", label; F++ }
+	if (voided) printf "# %s: %d try(s) of a part voided (a domU triple-faulted; the part ran again)\n", label, voided
 	if (failed_bins != "") printf "# %s: failed:%s\n", label, failed_bins
 	printf "%s: %d passed, %d failed, %d skipped\n", label, P, F, S
 	printf "COUNTS %d %d %d\n", P, F, S
