@@ -41,6 +41,7 @@ result=$(tr -d '\r' <"$(if [ "$in" = - ]; then echo /dev/stdin; else echo "$in";
 awk -v label="$label" -v mode="$mode" -v hostfail="$hostfail" '
 function reset(name) {
 	cur = name; plan = -1; res = 0; p = 0; f = 0; s = 0; bail = 0; open = 1
+	vres = vp = vf = vs = 0
 }
 # finish the current section; rc < 0: unknown (host mode / guest died)
 function finish(rc, to, kw,    why, extra, fc) {

@@ -523,7 +523,8 @@ while :; do
 		say "a guest triple-faulted and results failed: retrying ($attempt of $retries), log kept in $log.triple-fault.$attempt"
 		continue
 	fi
-	if [ $hung = 1 ] && [ $hangs -lt 1 ] && retry_ok; then
+	if [ $hung = 1 ] && [ $hangs -lt 1 ] &&
+		! grep -q '(XEN) d[0-9]*v[0-9]* Triple fault' "$log" && retry_ok; then
 		attempt=$((attempt + 1)) hangs=$((hangs + 1))
 		cp "$log" "$log.hung.$attempt"
 		say "the run hung or did not finish: retrying ($attempt of $retries), log kept in $log.hung.$attempt"

@@ -110,16 +110,18 @@ tfaults() {
 		$(ls /tmp/fake-tf.* 2>/dev/null | wc -l) ))
 }
 run_part() {	# run_part NAME DOMAIN FN
-	local rp_try=1 rp_n0=$n rp_f0=$fails rp_tf0 rp_pids rp_p
+	local rp_try=1 rp_n0=$n rp_f0=$fails rp_tf0 rp_pids rp_p rp_fake=
 	while :; do
 		echo "$M PART $1 try $rp_try"
 		rp_tf0=$(tfaults)
 		if [ "${virtbe_fake_tf:-}" = $1 ] && [ $rp_try = 1 ]; then
 			(wait_for 300 grep -q "VBE-GUEST test module" /var/log/xen/console/guest-$2.log &&
-				sleep 10 && xl destroy $2 && : >/tmp/fake-tf.$1
-			note "--fake-triple-fault $1: $2 destroyed ($(now)s)") &
+				sleep 10 && xl destroy $2 && : >/tmp/fake-tf.$1 &&
+				note "--fake-triple-fault $1: $2 destroyed ($(now)s)") &
+			rp_fake=$!
 		fi
 		$3
+		[ -z "$rp_fake" ] || { kill $rp_fake 2>/dev/null; wait $rp_fake 2>/dev/null; rp_fake=; }
 		if [ $fails = $rp_f0 ] || [ "$(tfaults)" = "$rp_tf0" ] || [ $rp_try = 3 ]; then
 			return
 		fi
@@ -267,6 +269,8 @@ fi
 # ---- the first domU, vbe: vbe-blk end to end, the daemon stopped and
 # killed, the benchmark, guest pages beyond revocation, the domain destroyed
 first_part() {
+	# (an earlier try's go files would let vbe-pin on at once)
+	rm -f /tmp/pin1.go /tmp/pin3.go
 	dd if=/dev/zero of=/tmp/disk.img bs=1048576 count=8 2>/dev/null
 	domu_cfg vbe "$([ $bench = 1 ] && echo ' virtbe_bench=1')$([ $ARCH = arm64 ] && echo ' virtbe_dev=dt')"
 	if [ $ARCH = arm64 ]; then
@@ -606,6 +610,7 @@ bridge_part() {
 
 	# the daemons, as a distribution ships them, and the bridge
 	truncate -s 64M $QSD_IMG
+	rm -rf $SHARE	# what an earlier try left
 	mkdir -p $SHARE
 	yes VIRTBE-FS-FROM-DOM0 | head -c 200000 >$SHARE/from-dom0
 	(cd $SHARE && sha256sum from-dom0 >from-dom0.sha256)
@@ -746,6 +751,7 @@ multi_part() {
 		fsirq=$(xenstore-read /local/domain/$domid/data/virtbe-fs-port 2>/dev/null); }
 	note "vbe4 (domid '$domid') event channel ports: blk '$irq', fs '$fsirq' (vbe4 up after $(echo "$tb $(now)" | awk '{print $2 - $1}')s)"
 	truncate -s 64M $QSD4_IMG
+	rm -rf $SHARE4	# what an earlier try left
 	mkdir -p $SHARE4
 	yes VIRTBE-FS-FROM-DOM0 | head -c 200000 >$SHARE4/from-dom0
 	(cd $SHARE4 && sha256sum from-dom0 >from-dom0.sha256)
