@@ -3,7 +3,7 @@
 # DKMS test, one of `make check`'s host tests (TAP): `make dkms-source`, then
 # dkms add and dkms build (signing included) against Debian's 6.1 headers
 # and, when they are there, the 6.12 ones (installed under /usr/src, or
-# cached by the 6.12 lane under $VIRTBE_CACHE/kernels), each with
+# cached by the 6.12 lane under $VIRTBE_CACHE/kernels; else a SKIP), each with
 # --kernelsourcedir; every module dkms.conf names must come out with the
 # kernel's vermagic.  Everything happens in a temporary DKMS tree
 # (--dkmstree, --sourcetree, a throw-away signing key): nothing is left in
@@ -30,7 +30,11 @@ for d in /usr/src/linux-headers-6.1.*-amd64 /usr/src/linux-headers-6.12.*-amd64 
 	case $d in "$cache"/kernels/*) [ -f "${d%/root/*}/.complete" ] || continue ;; esac
 	kdirs+=("$d")
 done
-echo "1..$((2 + ${#kdirs[@]}))"
+# no 6.12 headers yet (a fresh machine: the 6.12 lane fetches them after
+# the host tests): that build is a SKIP, not left out
+skip612=0
+case " ${kdirs[*]}" in *linux-headers-6.12.*) ;; *) skip612=1 ;; esac
+echo "1..$((2 + ${#kdirs[@]} + skip612))"
 
 tmp=$(mktemp -d /tmp/virtbe-dkms.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -92,5 +96,6 @@ for kdir in "${kdirs[@]}"; do
 		fail=1
 	fi
 done
+[ $skip612 = 0 ] || echo "ok $((n + 1)) - dkms build virtbe/$ver for 6.12 # SKIP no 6.12 headers: neither /usr/src/linux-headers-6.12.*-amd64 nor the 6.12 lane's cache ($cache/kernels; make check LANES=6.12 fetches them)"
 dkms status "${dk[@]}" 2>/dev/null | sed 's/^/# /'
 exit $fail
