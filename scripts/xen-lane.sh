@@ -36,7 +36,7 @@
 #                 (Xen's "dNvM Triple fault", which TCG's nested SVM causes:
 #                 Documentation/testing.rst; default 10); a run that hung
 #                 without one is retried once.  No retry starts once the
-#                 lane has run VIRTBE_XEN_RETRY_SECS (default 1500): a
+#                 lane has run VIRTBE_XEN_RETRY_SECS (default 900): a
 #                 machine where the triple fault strikes every run ends
 #                 the lane with its failures instead of running past CI's
 #                 time limit
@@ -84,7 +84,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cache=${VIRTBE_CACHE:-/var/cache/virtbe}
-log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-720} retries=10 retry_secs=${VIRTBE_XEN_RETRY_SECS:-1500} quiet=0 demo=0 repro= tsc_mode= domu_hap= fake_tf=
+log= counts= timeout=${VIRTBE_XEN_TIMEOUT:-720} retries=10 retry_secs=${VIRTBE_XEN_RETRY_SECS:-900} quiet=0 demo=0 repro= tsc_mode= domu_hap= fake_tf=
 dom0=pv arch=amd64 kver=6.1 bench=0 bench_iters=960 bench_maps=3 bench_budget=10
 die() { echo "xen-lane.sh: $*" >&2; exit 2; }
 say() { echo "xen-lane.sh: $*" >&2; }
