@@ -469,6 +469,8 @@ attempt=0 hangs=0 lane_start=$(date +%s)
 # failed results, as tap-summary.sh counts them (a part of the test run
 # again after a triple fault voids its earlier results: dom0-test.sh)
 results_failed() { ! "$here/tap-summary.sh" --label xen "$log" >/dev/null 2>&1; }
+# a guest (a domU, or a PVH dom0) triple-faulted in the run
+triple_faulted() { grep -q '(XEN) d[0-9]*v[0-9]* Triple fault' "$log"; }
 # a retry starts only while the lane has run less than retry_secs
 retry_ok() {
 	[ $attempt -lt "$retries" ] || return 1
@@ -517,14 +519,14 @@ while :; do
 	# the machine: Documentation/testing.rst) fails the results after
 	# it, or ends the run; such a run is retried, its log kept
 	if { [ $hung = 1 ] || results_failed; } &&
-		grep -q '(XEN) d[0-9]*v[0-9]* Triple fault' "$log" && retry_ok; then
+		triple_faulted && retry_ok; then
 		attempt=$((attempt + 1))
 		cp "$log" "$log.triple-fault.$attempt"
 		say "a guest triple-faulted and results failed: retrying ($attempt of $retries), log kept in $log.triple-fault.$attempt"
 		continue
 	fi
 	if [ $hung = 1 ] && [ $hangs -lt 1 ] &&
-		! grep -q '(XEN) d[0-9]*v[0-9]* Triple fault' "$log" && retry_ok; then
+		! triple_faulted && retry_ok; then
 		attempt=$((attempt + 1)) hangs=$((hangs + 1))
 		cp "$log" "$log.hung.$attempt"
 		say "the run hung or did not finish: retrying ($attempt of $retries), log kept in $log.hung.$attempt"
